@@ -1,0 +1,314 @@
+"""The CLI as a user runs it: a real process, a real config.toml, a real Secret Service."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.keyring_env import CANARY
+
+BIN = Path(sys.executable).parent / "llm-settings"
+TEMPLATE = Path(__file__).resolve().parents[2] / "shared/fixtures/openhands-config.template.toml"
+FAIL_BACKEND = "keyring.backends.fail.Keyring"
+
+Run = Callable[..., subprocess.CompletedProcess]
+
+
+def _clean_env(base: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in base.items() if not k.startswith("LLM_")}
+
+
+@pytest.fixture
+def run(keyring_session: dict[str, str], tmp_path: Path) -> Run:
+    """Run llm-settings with the private keyring session; every output is checked for the canary."""
+    base = _clean_env({**os.environ, **keyring_session})
+
+    def _run(*args: str, input: str | None = None, env: dict[str, str] | None = None,
+             check_canary: bool = True) -> subprocess.CompletedProcess:
+        proc = subprocess.run([str(BIN), *args], input=input, capture_output=True, text=True,
+                              env={**base, **(env or {})}, cwd=tmp_path, timeout=30)
+        if check_canary:
+            assert CANARY not in proc.stdout and CANARY not in proc.stderr
+        assert "Traceback" not in proc.stderr
+        return proc
+
+    return _run
+
+
+@pytest.fixture
+def template(tmp_path: Path) -> Path:
+    if not TEMPLATE.is_file():
+        pytest.skip(f"fixture missing: {TEMPLATE}")
+    path = tmp_path / "config.toml"
+    shutil.copyfile(TEMPLATE, path)
+    return path
+
+
+def changed_lines(before: str, after: str) -> list[str]:
+    return [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(),
+                                                  lineterm="", n=0)
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+
+
+def keyring_get(env: dict[str, str], account: str) -> str | None:
+    code = ("import keyring,sys; v=keyring.get_password('llm-settings', sys.argv[1]);"
+            "print('none' if v is None else ('canary' if v == sys.argv[2] else 'other'))")
+    out = subprocess.run([sys.executable, "-c", code, account, CANARY], capture_output=True,
+                         text=True, env={**os.environ, **env}, timeout=30, check=True)
+    return out.stdout.strip()
+
+
+# -- config.toml edits -----------------------------------------------------------------
+def test_set_model_on_openhands_template_changes_one_line(run: Run, template: Path) -> None:
+    before = template.read_text()
+    p = run("--config", str(template), "set", "model", "anthropic/claude-3-7-sonnet-20250219")
+    assert p.returncode == 0, p.stderr
+    assert changed_lines(before, template.read_text()) == [
+        '-model = "gpt-4o"', '+model = "anthropic/claude-3-7-sonnet-20250219"']
+
+
+def test_set_one_retry_setting_pins_all_four_next_to_their_twins(run: Run, template: Path
+                                                                   ) -> None:
+    p = run("--config", str(template), "set", "num_retries", "6")
+    assert p.returncode == 0, p.stderr
+    lines = template.read_text().splitlines()
+    for key, value in [("num_retries", "6"), ("retry_min_wait", "5"), ("retry_max_wait", "30"),
+                       ("retry_multiplier", "2")]:
+        i = lines.index(f"{key} = {value}")
+        assert lines[i - 1].startswith(f"#{key} = "), key  # right after the commented twin
+    assert "also pinned retry_min_wait = 5" in p.stderr
+
+
+@pytest.mark.parametrize(("args", "code", "message"), [
+    (("set", "num_retries", "four"), 1, "not a whole number"),
+    (("set", "temperature", "9"), 1, "at most 2"),
+    (("set", "base_url", "127.0.0.1:8000"), 1, "http://"),
+    (("set", "num_retrys", "3"), 2, "did you mean num_retries"),
+    (("set", "retry_min_wait", "60"), 1, "longer than retry_max_wait"),
+    (("set", "completion_kwargs", "{}"), 1, "inside [llm] as a named group"),
+])
+def test_invalid_values_are_refused_with_the_reason_and_nothing_written(
+        run: Run, template: Path, args: tuple[str, ...], code: int, message: str) -> None:
+    before = template.read_bytes()
+    p = run("--config", str(template), *args)
+    assert p.returncode == code
+    assert message in p.stderr
+    assert len(p.stderr.strip().splitlines()) <= 2
+    assert template.read_bytes() == before
+
+
+def test_broken_toml_is_never_overwritten(run: Run, tmp_path: Path) -> None:
+    cfg = tmp_path / "broken.toml"
+    cfg.write_text('[llm]\nmodel = "gpt-4o"\nnum_retries = = 3\n')
+    before = cfg.read_bytes()
+    p = run("--config", str(cfg), "set", "model", "openai/o3")
+    assert p.returncode == 1
+    assert "line 3" in p.stderr and "column" in p.stderr
+    assert cfg.read_bytes() == before
+    d = run("--config", str(cfg), "doctor")
+    assert d.returncode == 1 and "line 3" in d.stdout
+
+
+def test_named_group_inherits_and_is_created(run: Run, template: Path) -> None:
+    p = run("--config", str(template), "--llm", "groq", "set", "model",
+            "groq/llama-3.3-70b-versatile")
+    assert p.returncode == 0, p.stderr
+    text = template.read_text()
+    assert '[llm.groq]\nmodel = "groq/llama-3.3-70b-versatile"' in text
+    # the new group goes after the last [llm...] table, before [agent]
+    assert text.index("[llm.groq]") < text.index("[agent]")
+    shown = json.loads(run("--config", str(template), "--llm", "groq", "show", "--json").stdout)
+    rows = {r["field"]: r for r in shown["fields"]}
+    assert rows["model"]["source"] == "file [llm.groq]"
+    assert shown["group"] == "[llm.groq]" and shown["provider"] == "groq"
+    run("--config", str(template), "set", "temperature", "0.5")
+    shown = json.loads(run("--config", str(template), "--llm", "groq", "show", "--json").stdout)
+    rows = {r["field"]: r for r in shown["fields"]}
+    assert rows["temperature"] == {**rows["temperature"], "value": 0.5,
+                                   "source": "inherited from [llm]"}
+    g = run("--config", str(template), "--llm", "groq", "get", "temperature")
+    assert g.stdout.strip() == "0.5"
+
+
+def test_unset(run: Run, template: Path) -> None:
+    run("--config", str(template), "--llm", "draft_editor", "set", "num_retries", "9")
+    p = run("--config", str(template), "--llm", "draft_editor", "unset", "num_retries")
+    assert "inherits from [llm]" in p.stderr
+    assert "num_retries = 9" not in template.read_text()
+    run("--config", str(template), "set", "num_retries", "7")
+    p = run("--config", str(template), "unset", "num_retries")
+    assert "documented default 4" in p.stderr
+    assert "\nnum_retries = 4\n" in template.read_text()
+
+
+def test_env_overrides_are_shown(run: Run, template: Path) -> None:
+    run("--config", str(template), "set", "num_retries", "6")
+    p = run("--config", str(template), "show", env={"LLM_NUM_RETRIES": "9"})
+    line = next(x for x in p.stdout.splitlines() if x.startswith("num_retries"))
+    assert "9" in line and "env LLM_NUM_RETRIES" in line and "overrides file [llm]" in line
+    s = run("--config", str(template), "set", "num_retries", "3", env={"LLM_NUM_RETRIES": "9"})
+    assert "LLM_NUM_RETRIES in the environment overrides" in s.stderr
+
+
+def test_default_config_location(run: Run, keyring_session: dict[str, str], tmp_path: Path
+                                 ) -> None:
+    home = Path(keyring_session["HOME"])
+    p = run("set", "model", "openai/o3")
+    assert p.returncode == 0, p.stderr
+    target = home / ".openhands" / "config.toml"
+    assert 'model = "openai/o3"' in target.read_text()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    (tmp_path / "config.toml").write_text('[llm]\nmodel = "openai/o4-mini"\n')
+    assert run("get", "model").stdout.strip() == "openai/o4-mini"  # ./config.toml wins
+
+
+# -- keys ------------------------------------------------------------------------------
+def test_key_goes_to_keyring_never_to_file_or_output(run: Run, template: Path,
+                                                     keyring_session: dict[str, str]) -> None:
+    run("--config", str(template), "set", "model", "anthropic/claude-3-7-sonnet-20250219")
+    before = template.read_bytes()
+    p = run("--config", str(template), "set", "api_key", "-", input=CANARY + "\n")
+    assert p.returncode == 0, p.stderr
+    assert "llm-settings/anthropic" in p.stderr
+    assert template.read_bytes() == before
+    assert CANARY not in template.read_text()
+    assert keyring_get(keyring_session, "anthropic") == "canary"
+    show = run("--config", str(template), "show")
+    line = next(x for x in show.stdout.splitlines() if x.startswith("api_key"))
+    assert CANARY[-4:] in line and "keyring llm-settings/anthropic" in line
+    # another model of the same provider keeps the key; another provider does not have it
+    run("--config", str(template), "set", "model", "anthropic/claude-sonnet-4-20250514")
+    assert "keyring" in run("--config", str(template), "get", "api_key").stdout
+    run("--config", str(template), "set", "model", "openai/o3")
+    assert "not set" in run("--config", str(template), "get", "api_key").stdout
+    # a local server keeps its own key
+    run("--config", str(template), "set", "base_url", "http://127.0.0.1:8000/v1")
+    run("--config", str(template), "set", "api_key", "-", input="local-server-key\n")
+    assert keyring_get(keyring_session, "openai@127.0.0.1:8000") == "other"
+    assert keyring_get(keyring_session, "openai") == "none"
+
+
+def test_key_is_never_taken_from_argv(run: Run, template: Path) -> None:
+    before = template.read_bytes()
+    p = run("--config", str(template), "set", "api_key", CANARY, check_canary=False)
+    assert p.returncode == 2
+    assert CANARY not in p.stderr and CANARY not in p.stdout
+    assert "stdin" in p.stderr
+    assert template.read_bytes() == before
+
+
+def test_empty_key_keeps_the_stored_one(run: Run, template: Path,
+                                        keyring_session: dict[str, str]) -> None:
+    run("--config", str(template), "set", "model", "deepseek/deepseek-chat")
+    run("--config", str(template), "set", "api_key", "-", input=CANARY)
+    p = run("--config", str(template), "set", "api_key", "-", input="\n")
+    assert p.returncode == 1 and "current one is kept" in p.stderr
+    assert keyring_get(keyring_session, "deepseek") == "canary"
+
+
+def test_env_key_wins_and_is_masked(run: Run, template: Path) -> None:
+    p = run("--config", str(template), "show", "--json", env={"LLM_API_KEY": CANARY})
+    row = next(r for r in json.loads(p.stdout)["fields"] if r["field"] == "api_key")
+    assert row["source"] == "env LLM_API_KEY" and row["value"] == "****" + CANARY[-4:]
+
+
+def test_no_keyring_explains_and_offers_fallbacks(run: Run, template: Path) -> None:
+    env = {"PYTHON_KEYRING_BACKEND": FAIL_BACKEND}
+    p = run("--config", str(template), "set", "api_key", "-", input=CANARY, env=env)
+    assert p.returncode == 1
+    assert "LLM_API_KEY" in p.stderr and "--insecure-storage" in p.stderr
+    assert CANARY not in template.read_text()
+    show = run("--config", str(template), "show", env=env)
+    assert show.returncode == 0 and "keyring: unavailable" in show.stdout
+
+
+def test_insecure_storage_then_migrate(run: Run, template: Path,
+                                       keyring_session: dict[str, str]) -> None:
+    env = {"PYTHON_KEYRING_BACKEND": FAIL_BACKEND}
+    template.chmod(0o644)
+    p = run("--config", str(template), "set", "api_key", "--insecure-storage", "-",
+            input=CANARY, env=env)
+    assert p.returncode == 0 and "PLAINTEXT" in p.stderr
+    assert f'api_key = "{CANARY}"' in template.read_text()
+    assert stat.S_IMODE(template.stat().st_mode) == 0o600
+    shown = json.loads(run("--config", str(template), "show", "--json", env=env).stdout)
+    row = next(r for r in shown["fields"] if r["field"] == "api_key")
+    assert row["source"] == "file [llm]"
+    d = run("--config", str(template), "doctor", env=env)
+    assert "plaintext" in d.stdout and d.returncode == 0
+    m = run("--config", str(template), "migrate-keys")
+    assert m.returncode == 0, m.stderr
+    assert CANARY not in template.read_text()
+    assert "api_key =" not in template.read_text().split("[llm]", 1)[1].split("[llm.", 1)[0]
+    assert keyring_get(keyring_session, "openai") == "canary"  # model gpt-4o -> openai
+
+
+# -- doctor ----------------------------------------------------------------------------
+def test_doctor_passes_openhands_template(run: Run, template: Path) -> None:
+    p = run("--config", str(template), "doctor")
+    assert p.returncode == 0, p.stdout
+    assert "llm_config = 'gpt3' names no [llm.gpt3] group" in p.stdout
+
+
+@pytest.mark.parametrize(("toml", "message"), [
+    ('[llm]\nmodel = "x/y"\nnum_retrie = 3\n',
+     "unknown key 'num_retrie' (did you mean num_retries?)"),
+    ('[llm]\nembedding_model = "local"\n', "embedding_model is not accepted there"),
+    ('[llm]\nnum_retries = "3"\n', "expected a whole number"),
+    ('[llm.fast]\nmodle = "x"\n', "skip the group [llm.fast]"),
+])
+def test_doctor_fails_on_what_openhands_would_discard(run: Run, tmp_path: Path, toml: str,
+                                                      message: str) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(toml)
+    p = run("--config", str(cfg), "doctor")
+    assert p.returncode == 1
+    assert message in p.stdout
+
+
+def test_doctor_reports_env_overrides_and_bad_env(run: Run, template: Path) -> None:
+    p = run("--config", str(template), "doctor",
+            env={"LLM_MODEL": "openai/o3", "LLM_NUM_RETRIES": "many", "LLM_MODLE": "x"})
+    assert "LLM_MODEL in the environment overrides model from [llm] ('openai/o3')" in p.stdout
+    assert "LLM_NUM_RETRIES='many' is not a whole number" in p.stdout
+    assert "did you mean LLM_MODEL" in p.stdout
+
+
+# -- export / exec ---------------------------------------------------------------------
+def test_export_env_and_docker(run: Run, template: Path) -> None:
+    run("--config", str(template), "set", "model", "openai/o3")
+    run("--config", str(template), "set", "api_key", "-", input=CANARY)
+    run("--config", str(template), "set", "embedding_model", "local")
+    env = run("--config", str(template), "export").stdout.splitlines()
+    assert "LLM_MODEL=openai/o3" in env and "LLM_EMBEDDING_MODEL=local" in env
+    assert not any(x.startswith("LLM_API_KEY=") for x in env)
+    docker = run("--config", str(template), "export", "--format", "docker").stdout
+    assert "-e LLM_MODEL=openai/o3" in docker and "-e LLM_API_KEY" in docker
+    full = run("--config", str(template), "export", "--with-secrets", check_canary=False)
+    assert f"LLM_API_KEY={CANARY}" in full.stdout.splitlines()
+    # embedding_model is kept out of [llm]
+    assert "embedding_model" not in template.read_text().split("[llm]", 1)[1].split("[agent]")[0]
+
+
+def test_exec_passes_key_without_disk_or_argv(run: Run, template: Path, tmp_path: Path) -> None:
+    run("--config", str(template), "set", "model", "openai/o3")
+    run("--config", str(template), "set", "api_key", "-", input=CANARY)
+    probe = ("import os,sys; k=os.environ.get('LLM_API_KEY');"
+             f"print(k=={CANARY!r}, os.environ['LLM_MODEL'], sys.argv[1:])")
+    p = run("--config", str(template), "exec", "--", sys.executable, "-c", probe, "--flag")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "True openai/o3 ['--flag']"
+    code = run("--config", str(template), "exec", "--", sys.executable, "-c",
+               "raise SystemExit(7)")
+    assert code.returncode == 7
+    missing = run("--config", str(template), "exec", "--", "no-such-command-xyz")
+    assert missing.returncode == 1 and "cannot run 'no-such-command-xyz'" in missing.stderr

@@ -1,0 +1,1 @@
+"""llm-settings: set up the LLM backend of OpenHands."""

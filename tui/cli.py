@@ -1,0 +1,396 @@
+"""The scriptable CLI: every subcommand calls the core, never the UI.
+
+Exit codes: 0 ok, 1 failure, 2 usage. Errors are one sentence on stderr, never a traceback,
+never a secret.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+from typing import Any, NoReturn
+
+import click
+
+from tui import doctor as doctor_mod
+from tui import fields as F
+from tui import settings as S
+from tui.config_file import ConfigError, ConfigFile
+from tui.secrets import SecretStore, SecretStoreError
+
+KEY_SOURCES = """\b
+Where the API key comes from, first match wins:
+  1. LLM_API_KEY in the environment
+  2. the OS keyring (service llm-settings, one entry per provider and host)
+  3. a plaintext api_key in config.toml (only with --insecure-storage; see migrate-keys)
+
+Which config.toml: --config PATH; else ./config.toml if it exists; else
+~/.openhands/config.toml. --llm NAME works on the group [llm.NAME], whose unset
+fields inherit from [llm]."""
+
+
+class Fail(click.ClickException):
+    """An expected failure: one sentence on stderr, exit 1."""
+
+    exit_code = 1
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"llm-settings: {self.message}", err=True)
+
+
+class Ctx:
+    """Resolved global options; the file and the keyring are opened on first use."""
+
+    def __init__(self, config: str | None, group: str | None) -> None:
+        self.path = S.find_config(config)
+        self.group = group
+        self._cfg: ConfigFile | None = None
+        self._store: SecretStore | None = None
+
+    @property
+    def cfg(self) -> ConfigFile:
+        if self._cfg is None:
+            self._cfg = ConfigFile.load(self.path)
+        return self._cfg
+
+    @property
+    def store(self) -> SecretStore:
+        if self._store is None:
+            self._store = SecretStore()
+        return self._store
+
+    def settings(self, secrets: bool = True) -> S.Settings:
+        return S.load(self.cfg, self.group, store=self.store if secrets else None)
+
+    def save(self, edits: S.Edits, private: bool = False) -> bool:
+        return self.cfg.save(edits, private=private)
+
+
+def fail(message: str) -> NoReturn:
+    raise Fail(message)
+
+
+@click.group(invoke_without_command=True, epilog=KEY_SOURCES,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config", metavar="PATH", help="config.toml to use.")
+@click.option("--llm", "group", metavar="NAME", help="Work on the group [llm.NAME].")
+@click.version_option(package_name="llm-settings")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, group: str | None) -> None:
+    """Set up the LLM backend of OpenHands: config.toml edited in place, keys in the keyring."""
+    if group is not None:
+        group = group.removeprefix("llm.").strip("[]")
+        if not group or any(c in group for c in ".[] \"'"):
+            raise click.BadParameter("a group name is letters, digits, - and _", param_hint="--llm")
+    ctx.obj = Ctx(config, group)
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def show(obj: Ctx, as_json: bool) -> None:
+    """Every field with its value and where it comes from."""
+    s = obj.settings()
+    rows = []
+    for f in F.FIELDS:
+        v = s.values[f.name]
+        shown = S.mask(v.value) if f.secret else v.value
+        rows.append({"field": f.name, "value": shown, "source": str(v.source),
+                     "env": f.env, "overridden": v.overridden,
+                     "overrides": str(v.below.source) if v.overridden and v.below else None,
+                     "problem": v.problem or v.env_problem})
+    if as_json:
+        out = {"config": str(s.path), "exists": obj.cfg.exists, "group": S.group_label(s.group),
+               "provider": s.provider, "keyring": _keyring_json(s), "fields": rows}
+        click.echo(json.dumps(out, indent=2, default=str))
+        return
+    click.echo(f"config: {s.path}{'' if obj.cfg.exists else ' (does not exist yet)'}")
+    click.echo(f"group:  {S.group_label(s.group)}    provider: {s.provider}")
+    click.echo(f"keyring: {_keyring_line(s)}")
+    width = max(len(f.name) for f in F.FIELDS)
+    for row, f in zip(rows, F.FIELDS, strict=True):
+        text = "(not set)" if row["value"] is None else (
+            row["value"] if f.secret else f.to_text(row["value"]))
+        source = row["source"]
+        if row["overridden"]:
+            source += f" (overrides {row['overrides']})"
+        if f.secret and s.values[f.name].source.kind == "default":
+            source = "not set"
+        line = f"{f.name:<{width}}  {text:<28} {source}"
+        if row["problem"]:
+            line += f"  ! {row['problem']}"
+        click.echo(line.rstrip())
+
+
+def _keyring_line(s: S.Settings) -> str:
+    if s.keyring is None:
+        return "not checked"
+    if not s.keyring.usable:
+        return f"unavailable: {s.keyring.problem}"
+    return s.keyring.backend + (f" ({s.keyring_problem})" if s.keyring_problem else "")
+
+
+def _keyring_json(s: S.Settings) -> dict[str, Any]:
+    k = s.keyring
+    return {"usable": bool(k and k.usable), "backend": k.backend if k else None,
+            "problem": (k.problem if k else None) or s.keyring_problem}
+
+
+@cli.command()
+@click.argument("field")
+@click.pass_obj
+def get(obj: Ctx, field: str) -> None:
+    """Print the effective value of FIELD (a secret: masked, with where it lives)."""
+    f = _field(field)
+    s = obj.settings(secrets=f.secret)
+    v = s.values[f.name]
+    if f.secret:
+        click.echo(f"{S.mask(v.value)}\t{v.source if v.is_set else 'not set'}")
+        return
+    if v.value is not None:
+        click.echo(f.to_text(v.value))
+
+
+@cli.command(name="set")
+@click.argument("field")
+@click.argument("value", required=False)
+@click.option("--insecure-storage", is_flag=True,
+              help="Store a secret in config.toml (mode 0600) instead of the keyring.")
+@click.pass_obj
+def set_(obj: Ctx, field: str, value: str | None, insecure_storage: bool) -> None:
+    """Set FIELD to VALUE. For a secret: VALUE '-' reads it from stdin, no VALUE prompts."""
+    f = _field(field)
+    if f.secret:
+        _set_secret(obj, f, value, insecure_storage)
+        return
+    if value is None:
+        raise click.UsageError(f"set {f.name} needs a VALUE")
+    parsed = f.parse(value)
+    edits = S.plan_set(obj.cfg, obj.group, f.name, parsed)
+    changed = obj.save(edits)
+    where = S.group_label(obj.group) if not f.env_only else "[extended.llm_settings]"
+    click.echo(f"{f.name} = {f.to_text(parsed)} in {where} of {obj.path}"
+               + ("" if changed else " (unchanged)"), err=True)
+    for (_tbl, name), val in edits.items():
+        if name != f.name:
+            click.echo(f"  also pinned {name} = {F.BY_NAME[name].to_text(val)}", err=True)
+    s = obj.settings(secrets=False)
+    _warn_overrides(s, [name for (_t, name) in edits])
+    for _name, reason in S.cross_problems({n: v.value for n, v in s.values.items()}):
+        click.echo(f"warning: {reason}", err=True)
+
+
+def _warn_overrides(s: S.Settings, names: list[str]) -> None:
+    for name in names:
+        v = s.values[name]
+        if v.source.kind == "env":
+            click.echo(f"note: {v.source.detail} in the environment overrides this value",
+                       err=True)
+
+
+def _read_secret(f: F.Field, value: str | None) -> str:
+    if value is not None and value != "-":
+        raise click.UsageError(
+            f"refusing to take {f.name} from the command line (it would show in ps and shell "
+            f"history): use 'set {f.name} -' with it on stdin, or 'set {f.name}' to be prompted")
+    if value == "-" or not sys.stdin.isatty():
+        secret = sys.stdin.readline().rstrip("\r\n")
+    else:
+        secret = click.prompt(f.label, hide_input=True, default="", show_default=False,
+                              err=True)
+    secret = secret.strip()
+    if not secret:
+        fail(f"empty {f.name}: nothing stored (the current one is kept)")
+    return secret
+
+
+def _set_secret(obj: Ctx, f: F.Field, value: str | None, insecure: bool) -> None:
+    secret = _read_secret(f, value)
+    s = obj.settings(secrets=False)
+    if insecure:
+        obj.save(S.secret_edit(obj.group, f.name, secret), private=True)
+        click.echo(
+            f"WARNING: {f.name} stored in PLAINTEXT in {obj.path} ({S.group_label(obj.group)}), "
+            "file mode 0600. Anyone who can read this file can use the key. "
+            "Prefer the keyring: llm-settings migrate-keys.", err=True)
+        return
+    health = obj.store.health()
+    if not health.usable:
+        fail(f"{health.problem}")
+    acct = s.account(f.name)
+    try:
+        obj.store.set(acct, secret)
+    except SecretStoreError as e:
+        fail(str(e))
+    click.echo(f"{f.name} stored in the keyring ({obj.store.service}/{acct}).", err=True)
+    plain = s.values[f.name]
+    if plain.source.kind in ("file", "inherited"):
+        click.echo(f"note: {obj.path} still holds a plaintext {f.name} ({plain.source.detail}); "
+                   "'llm-settings migrate-keys' moves it out", err=True)
+    if os.environ.get(f.env):
+        click.echo(f"note: {f.env} in the environment overrides the keyring", err=True)
+
+
+@cli.command()
+@click.argument("field")
+@click.pass_obj
+def unset(obj: Ctx, field: str) -> None:
+    """Clear FIELD: a group's field inherits from [llm]; a secret leaves the keyring."""
+    f = _field(field)
+    if f.secret:
+        s = obj.settings(secrets=False)
+        acct = s.account(f.name)
+        removed = False
+        health = obj.store.health()
+        if health.usable:
+            try:
+                removed = obj.store.delete(acct)
+            except SecretStoreError as e:
+                fail(str(e))
+        own = obj.cfg.table(*S.table_of(obj.group, f)) or {}
+        if f.name in own:
+            obj.save(S.secret_edit(obj.group, f.name, None))
+            removed = True
+        click.echo(f"{f.name} {'removed' if removed else 'was not stored'} "
+                   f"({obj.store.service}/{acct})", err=True)
+        return
+    edits, said = S.plan_unset(obj.cfg, obj.group, f.name)
+    obj.save(edits)
+    click.echo(said, err=True)
+
+
+@cli.command(name="migrate-keys")
+@click.pass_obj
+def migrate_keys(obj: Ctx) -> None:
+    """Move plaintext secrets from config.toml into the keyring and remove them from the file."""
+    health = obj.store.health()
+    if not health.usable:
+        fail(f"{health.problem}")
+    moved: dict[str, str] = {}
+    edits: S.Edits = {}
+    for group in [None, *S.group_names(obj.cfg)]:
+        own = obj.cfg.table(*(("llm", group) if group else ("llm",))) or {}
+        s = S.load(obj.cfg, group, environ={})
+        for name in F.SECRET_FIELDS:
+            secret = own.get(name)
+            if not isinstance(secret, str) or not secret:
+                continue
+            acct = s.account(name)
+            if moved.get(acct, secret) != secret:
+                click.echo(f"skipped {name} of {S.group_label(group)}: {acct} already got a "
+                           "different key from another group; kept in the file", err=True)
+                continue
+            try:
+                obj.store.set(acct, secret)
+            except SecretStoreError as e:
+                fail(str(e))
+            moved[acct] = secret
+            edits.update(S.secret_edit(group, name, None))
+            click.echo(f"moved {name} of {S.group_label(group)} to the keyring "
+                       f"({obj.store.service}/{acct})", err=True)
+    if not edits:
+        click.echo(f"no plaintext secret in {obj.path}", err=True)
+        return
+    obj.save(edits)
+
+
+@cli.command()
+@click.pass_obj
+def doctor(obj: Ctx) -> None:
+    """Check config.toml the way OpenHands reads it; exit 1 if it would discard something."""
+    report = doctor_mod.run(obj.path, obj.group, os.environ, obj.store)
+    for finding in report.findings:
+        click.echo(f"{finding.level}: {finding.message}")
+    errors = sum(1 for x in report.findings if x.level == "error")
+    warnings = sum(1 for x in report.findings if x.level == "warning")
+    click.echo(f"{errors} error(s), {warnings} warning(s)")
+    if errors:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["env", "docker"]), default="env",
+              show_default=True)
+@click.option("--with-secrets", is_flag=True, help="Include secret values (handle with care).")
+@click.pass_obj
+def export(obj: Ctx, fmt: str, with_secrets: bool) -> None:
+    """LLM_* variables for a .env file, or -e flags for docker run."""
+    pairs = S.export_vars(obj.settings(), with_secrets)
+    lines = []
+    for name, value in pairs:
+        if fmt == "docker":
+            lines.append("-e " + (name if value is None else shlex.quote(f"{name}={value}")))
+        elif value is None:
+            lines.append(f"# {name} is a secret: add --with-secrets, or use llm-settings exec")
+        else:
+            lines.append(f"{name}={_dotenv_quote(value)}")
+    if fmt == "docker":
+        click.echo(" \\\n".join(lines))
+    else:
+        click.echo("\n".join(lines))
+
+
+def _dotenv_quote(value: str) -> str:
+    if value and all(c.isalnum() or c in "-_./:@+,%" for c in value):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+@cli.command(name="exec", context_settings={"ignore_unknown_options": True})
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.pass_obj
+def exec_(obj: Ctx, command: tuple[str, ...]) -> None:
+    """Run COMMAND with the LLM_* variables set, the key from the keyring included."""
+    s = obj.settings()
+    env = dict(os.environ)
+    env.update({k: v for k, v in S.export_vars(s, with_secrets=True) if v is not None})
+    sys.stdout.flush()
+    try:
+        os.execvpe(command[0], list(command), env)
+    except OSError as e:
+        fail(f"cannot run {command[0]!r}: {e.strerror}")
+
+
+def _field(name: str) -> F.Field:
+    try:
+        return F.get(name)
+    except F.FieldError as e:
+        raise click.UsageError(str(e)) from None
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: expected errors become one line on stderr, never a traceback."""
+    try:
+        code = cli.main(args=argv, prog_name="llm-settings", standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
+    except click.exceptions.Abort:
+        click.echo("llm-settings: aborted", err=True)
+        sys.exit(1)
+    except click.UsageError as e:
+        cmd = e.ctx.command_path if e.ctx else "llm-settings"
+        click.echo(f"llm-settings: {e.format_message()} (see '{cmd} --help')", err=True)
+        sys.exit(2)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except (ConfigError, F.FieldError, SecretStoreError) as e:
+        click.echo(f"llm-settings: {e}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except OSError as e:
+        click.echo(f"llm-settings: {e.strerror or e.__class__.__name__}"
+                   + (f": {e.filename}" if e.filename else ""), err=True)
+        sys.exit(1)
+    except Exception as e:  # never a traceback: it could carry a secret
+        click.echo(f"llm-settings: unexpected {type(e).__name__}; please report it", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
+

@@ -1,0 +1,418 @@
+"""The one registry of LLM settings.
+
+Every setting of OpenHands' ``[llm]`` section that a user sets is described here once: its
+type, default, label, help, pane, environment variable, whether it is secret, and how it is
+validated. The TOML writer, the env export, the CLI and the forms all read this table.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+SETTINGS = "Settings"
+ADVANCED = "Advanced"
+
+# Advanced pane groups, in display order.
+GROUPS = (
+    "Model",
+    "Retries",
+    "Request",
+    "Behaviour",
+    "Cost",
+    "Cloud credentials",
+    "Logging",
+    "Routing",
+    "Environment-only",
+)
+
+# Retry defaults shown to users are the documented ones; OpenHands releases disagree on their
+# built-in values, so whatever writes one retry setting writes all four.
+RETRY_FIELDS = ("num_retries", "retry_min_wait", "retry_max_wait", "retry_multiplier")
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+class FieldError(ValueError):
+    """A value refused for a field; str() is one sentence with the reason."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """One setting."""
+
+    name: str
+    type: type  # str, int, float, bool, list or dict: what OpenHands' model accepts
+    default: Any  # None means "not set" (OpenHands decides)
+    label: str
+    help: str
+    group: str
+    pane: str = ADVANCED
+    secret: bool = False
+    env_only: bool = False  # never written into [llm]; applied through export/exec
+    exportable: bool = True  # OpenHands can read it from an env var
+    minimum: float | None = None
+    maximum: float | None = None
+    min_exclusive: bool = False
+    choices: tuple[str, ...] = ()
+    check: Callable[[Any], str | None] | None = None  # extra rule: returns a reason or None
+
+    @property
+    def env(self) -> str:
+        """The environment variable OpenHands reads for this field."""
+        return "LLM_" + self.name.upper()
+
+    @property
+    def type_name(self) -> str:
+        return {str: "text", int: "whole number", float: "number", bool: "true/false",
+                list: "list", dict: "table"}[self.type]
+
+    # -- parsing -------------------------------------------------------------------------
+    def parse(self, text: str) -> Any:
+        """Parse what a user typed (CLI argument or form input) and validate it."""
+        raw = text.strip()
+        if self.type is str:
+            return self.validate(raw)
+        if raw == "":
+            raise FieldError(f"{self.name}: a {self.type_name} is required (use unset to clear it)")
+        if self.type is bool:
+            low = raw.lower()
+            if low in _TRUE:
+                return True
+            if low in _FALSE:
+                return False
+            raise FieldError(f"{self.name}: {raw!r} is not true or false")
+        if self.type is int:
+            try:
+                number = int(raw.replace("_", ""))
+            except ValueError:
+                raise FieldError(f"{self.name}: {raw!r} is not a whole number") from None
+            return self.validate(number)
+        if self.type is float:
+            try:
+                value: int | float = int(raw.replace("_", ""))
+            except ValueError:
+                try:
+                    value = float(raw)
+                except ValueError:
+                    raise FieldError(f"{self.name}: {raw!r} is not a number") from None
+            return self.validate(value)
+        return self.validate(_parse_structured(self, raw))
+
+    def validate(self, value: Any) -> Any:
+        """Check a typed value (from TOML, or parsed); return it, or raise FieldError."""
+        problem = self.type_problem(value)
+        if problem:
+            raise FieldError(problem)
+        problem = self.rule_problem(value)
+        if problem:
+            raise FieldError(problem)
+        return value
+
+    def type_problem(self, value: Any) -> str | None:
+        """Why OpenHands would reject this value's type, or None."""
+        ok = {
+            str: lambda v: isinstance(v, str),
+            bool: lambda v: isinstance(v, bool),
+            int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+            float: lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+            list: lambda v: isinstance(v, list),
+            dict: lambda v: isinstance(v, dict),
+        }[self.type](value)
+        if ok:
+            return None
+        return f"{self.name}: expected a {self.type_name}, got {_describe(value)}"
+
+    def rule_problem(self, value: Any) -> str | None:
+        """Why this value is out of range or malformed, or None."""
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"{self.name}: {value} is not a finite number"
+        if self.minimum is not None and isinstance(value, int | float):
+            if self.min_exclusive and value <= self.minimum:
+                return f"{self.name}: must be greater than {_num(self.minimum)} (got {value})"
+            if value < self.minimum:
+                return f"{self.name}: must be at least {_num(self.minimum)} (got {value})"
+        if self.maximum is not None and isinstance(value, int | float) and value > self.maximum:
+            return f"{self.name}: must be at most {_num(self.maximum)} (got {value})"
+        if self.choices and value not in self.choices:
+            return f"{self.name}: must be one of {', '.join(self.choices)} (got {value!r})"
+        if self.check:
+            reason = self.check(value)
+            if reason:
+                return f"{self.name}: {reason}"
+        return None
+
+    # -- rendering -----------------------------------------------------------------------
+    def to_env(self, value: Any) -> str:
+        """The value as OpenHands parses it from an environment variable."""
+        if self.type is bool:
+            return "true" if value else "false"
+        if self.type is dict:
+            return repr(_plain(value))  # OpenHands reads dicts with ast.literal_eval
+        return str(value)
+
+    def to_text(self, value: Any) -> str:
+        """The value as a user would type it back (CLI output, form input)."""
+        if value is None:
+            return ""
+        if self.type is bool:
+            return "true" if value else "false"
+        if self.type in (list, dict):
+            return json.dumps(_plain(value))
+        return str(value)
+
+    def from_env(self, text: str) -> Any:
+        """Read an ``LLM_*`` variable the way OpenHands does (booleans: only true/1)."""
+        if self.type is bool:
+            return text.strip().lower() in ("true", "1")
+        if self.type is int:
+            try:
+                return int(text)
+            except ValueError:
+                raise FieldError(f"{self.env}={text!r} is not a whole number") from None
+        if self.type is float:
+            try:
+                return float(text)
+            except ValueError:
+                raise FieldError(f"{self.env}={text!r} is not a number") from None
+        if self.type in (list, dict):
+            return _parse_structured(self, text)
+        return text
+
+
+def _parse_structured(field: Field, raw: str) -> Any:
+    """Parse a list/table typed as JSON or as a TOML inline value."""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        try:
+            value = tomllib.loads("v = " + raw)["v"]
+        except tomllib.TOMLDecodeError:
+            raise FieldError(
+                f"{field.name}: not valid JSON or TOML: {raw[:40]!r}"
+            ) from None
+    if not isinstance(value, field.type):
+        raise FieldError(f"{field.name}: expected a {field.type_name}, got {_describe(value)}")
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """Strip tomlkit wrappers so values compare, print and serialise as builtins."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def _describe(value: Any) -> str:
+    kind = {bool: "true/false", int: "whole number", float: "number", str: "text",
+            list: "list", dict: "table"}.get(type(value), type(value).__name__)
+    shown = repr(value) if not isinstance(value, dict | list) else ""
+    return f"{kind} {shown}".strip()
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+# -- extra rules ------------------------------------------------------------------------
+def check_url(value: str) -> str | None:
+    """An http(s) URL with a host."""
+    if value == "":
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https"):
+        return f"{value!r} is not a URL: it must start with http:// or https://"
+    if not parts.hostname:
+        return f"{value!r} has no host name"
+    if any(c.isspace() for c in value):
+        return f"{value!r} contains spaces"
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        return f"{value!r} has an invalid port"
+    return None
+
+
+_MODEL = re.compile(r"^[^\s/][^\s]*$")
+
+
+def check_model(value: str) -> str | None:
+    """A LiteLLM model string: provider/name or a bare name, no spaces."""
+    if not value:
+        return "the model cannot be empty"
+    if not _MODEL.match(value) or value.endswith("/"):
+        return f"{value!r} is not a model name like provider/model (no spaces, no empty part)"
+    return None
+
+
+def check_safety_settings(value: list) -> str | None:
+    if not all(isinstance(x, dict) and all(isinstance(v, str) for v in x.values()) for x in value):
+        return 'each entry must be a table of text, e.g. {category = "hate", threshold = "low"}'
+    return None
+
+
+def check_api_version(value: str) -> str | None:
+    if value and not re.match(r"^\d{4}-\d{2}-\d{2}(-preview)?$|^v\d|^latest$|^preview$", value):
+        return f"{value!r} does not look like an API version such as 2024-12-01-preview"
+    return None
+
+
+def _f(name: str, type_: type, default: Any, label: str, help_: str, group: str,
+       **kw: Any) -> Field:
+    return Field(name, type_, default, label, help_, group, **kw)
+
+
+FIELDS: tuple[Field, ...] = (
+    # Settings pane (OpenHands' basic screen). The provider is part of the model string.
+    _f("model", str, None, "LLM Model",
+       "LiteLLM model string, provider/model (e.g. anthropic/claude-3-7-sonnet-20250219).",
+       "Model", pane=SETTINGS, check=check_model),
+    _f("api_key", str, None, "API Key",
+       "Key for the provider; kept in the OS keyring, never written to config.toml.",
+       "Model", pane=SETTINGS, secret=True),
+    # Advanced: model and endpoint
+    _f("base_url", str, None, "Base URL",
+       "API base URL: local servers (http://host:8000/v1), proxies, Azure endpoints.",
+       "Model", check=check_url),
+    _f("api_version", str, None, "API Version",
+       "API version; required for Azure (e.g. 2024-12-01-preview).", "Model",
+       check=check_api_version),
+    _f("custom_llm_provider", str, None, "Custom LLM provider",
+       "Force LiteLLM's provider (e.g. openai for an OpenAI-compatible server).", "Model"),
+    _f("ollama_base_url", str, None, "Ollama base URL",
+       "Base URL of an Ollama server (e.g. http://localhost:11434).", "Model", check=check_url),
+    _f("custom_tokenizer", str, None, "Custom tokenizer",
+       "Tokenizer used for token counting (Hugging Face name).", "Model"),
+    # Retries
+    _f("num_retries", int, 4, "Attempts",
+       "Total number of attempts on rate limits, timeouts and server errors (1 = no retry).",
+       "Retries", minimum=1, maximum=100),
+    _f("retry_min_wait", int, 5, "Minimum wait (s)",
+       "Shortest wait before a retry, in seconds.", "Retries", minimum=0, maximum=3600),
+    _f("retry_max_wait", int, 30, "Maximum wait (s)",
+       "Longest wait before a retry, in seconds.", "Retries", minimum=0, maximum=3600),
+    _f("retry_multiplier", float, 2, "Backoff multiplier",
+       "Wait before retry n is multiplier * 2^(n-1) seconds, within the min and max.",
+       "Retries", minimum=0, min_exclusive=True, maximum=1000),
+    # Request
+    _f("timeout", int, None, "Timeout (s)", "Seconds to wait for a response.", "Request",
+       minimum=1, maximum=86400),
+    _f("temperature", float, 0.0, "Temperature", "Sampling temperature (0 to 2).", "Request",
+       minimum=0, maximum=2),
+    _f("top_p", float, 1.0, "Top p", "Nucleus sampling: probability mass kept (0 to 1).",
+       "Request", minimum=0, maximum=1),
+    _f("top_k", float, None, "Top k", "Sample from the k most likely tokens.", "Request",
+       minimum=0),
+    _f("max_input_tokens", int, None, "Max input tokens", "Largest prompt sent, in tokens.",
+       "Request", minimum=1),
+    _f("max_output_tokens", int, None, "Max output tokens",
+       "Largest answer requested, in tokens.", "Request", minimum=1),
+    _f("max_message_chars", int, 30000, "Max message chars",
+       "Observations longer than this many characters are truncated.", "Request", minimum=1),
+    _f("reasoning_effort", str, None, "Reasoning effort",
+       "Effort of reasoning models: low, medium or high.", "Request",
+       choices=("low", "medium", "high", "none")),
+    _f("seed", int, None, "Seed", "Sampling seed, for repeatable answers where supported.",
+       "Request"),
+    _f("safety_settings", list, None, "Safety settings",
+       "Safety settings for Gemini and Mistral: a list of {category, threshold} tables.",
+       "Request", exportable=False, check=check_safety_settings),
+    _f("completion_kwargs", dict, None, "Completion kwargs",
+       "Extra keyword arguments passed to litellm.completion.", "Request"),
+    # Behaviour
+    _f("drop_params", bool, True, "Drop unsupported params",
+       "Drop parameters the model does not support instead of failing.", "Behaviour"),
+    _f("modify_params", bool, True, "Modify params",
+       "Let LiteLLM fix requests (e.g. add a message when one is empty).", "Behaviour"),
+    _f("disable_vision", bool, None, "Disable vision",
+       "Do not send images to a vision model (saves cost).", "Behaviour"),
+    _f("disable_stop_word", bool, False, "Disable stop words",
+       "Do not send stop words (for models that reject them).", "Behaviour"),
+    _f("caching_prompt", bool, True, "Prompt caching",
+       "Use the provider's prompt caching when supported.", "Behaviour"),
+    _f("native_tool_calling", bool, None, "Native tool calling",
+       "Use the model's own function calling (unset: OpenHands decides per model).",
+       "Behaviour"),
+    # Cost
+    _f("input_cost_per_token", float, None, "Input cost per token",
+       "USD per input token, for models LiteLLM does not price.", "Cost", minimum=0),
+    _f("output_cost_per_token", float, None, "Output cost per token",
+       "USD per output token, for models LiteLLM does not price.", "Cost", minimum=0),
+    # Cloud credentials
+    _f("aws_access_key_id", str, None, "AWS access key ID", "For Bedrock models.",
+       "Cloud credentials", secret=True),
+    _f("aws_secret_access_key", str, None, "AWS secret access key", "For Bedrock models.",
+       "Cloud credentials", secret=True),
+    _f("aws_region_name", str, None, "AWS region", "For Bedrock models (e.g. us-east-1).",
+       "Cloud credentials"),
+    # Logging
+    _f("log_completions", bool, False, "Log completions",
+       "Write every completion to the log folder.", "Logging"),
+    _f("log_completions_folder", str, None, "Completions folder",
+       "Folder for logged completions (default: OpenHands' logs/completions).", "Logging"),
+    # Routing and agent helpers
+    _f("openrouter_site_url", str, None, "OpenRouter site URL",
+       "Site URL reported to OpenRouter.", "Routing", check=check_url),
+    _f("openrouter_app_name", str, None, "OpenRouter app name",
+       "App name reported to OpenRouter.", "Routing"),
+    _f("for_routing", bool, False, "For routing",
+       "This group is the secondary model of model routing.", "Routing"),
+    _f("correct_num", int, 5, "Editor corrections",
+       "Attempts of the LLM draft editor to fix an edit.", "Routing", minimum=0),
+    # Read by OpenHands from the environment only; never written into [llm].
+    _f("embedding_model", str, None, "Embedding model",
+       "Embedding model (env only: LLM_EMBEDDING_MODEL).", "Environment-only", env_only=True),
+    _f("embedding_deployment_name", str, None, "Embedding deployment",
+       "Azure deployment of the embedding model (env only).", "Environment-only",
+       env_only=True),
+)
+
+BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
+SECRET_FIELDS = tuple(f.name for f in FIELDS if f.secret)
+TOML_FIELDS = tuple(f.name for f in FIELDS if not f.env_only)
+
+
+def get(name: str) -> Field:
+    """The field called ``name``; FieldError with close matches if there is none."""
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise FieldError(unknown_field_message(name)) from None
+
+
+def suggest(name: str, names: tuple[str, ...] | None = None) -> str | None:
+    """The closest known field name, for "did you mean"."""
+    import difflib
+
+    matches = difflib.get_close_matches(name.lower(), names or tuple(BY_NAME), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def unknown_field_message(name: str) -> str:
+    hint = suggest(name)
+    extra = f"; did you mean {hint}?" if hint else " (llm-settings show lists them)"
+    return f"unknown field {name!r}{extra}"
+
+
+def retry_schedule(attempts: int, min_wait: float, max_wait: float, multiplier: float
+                   ) -> list[float]:
+    """Seconds waited before each retry, the way OpenHands' tenacity policy computes them."""
+    return [max(min_wait, min(multiplier * 2 ** (n - 1), max_wait)) for n in
+            range(1, max(attempts, 1))]

@@ -1,0 +1,256 @@
+"""Effective LLM settings: defaults < config.toml ([llm], then [llm.NAME]) < LLM_* env.
+
+Every value carries its source. Secrets come from LLM_* in the environment, else the OS
+keyring, else a plaintext value in the file. Writes go through :func:`plan_set` /
+:func:`plan_unset`, which turn a change into edits for :class:`tui.config_file.ConfigFile`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tui import fields as F
+from tui.catalog import provider_of
+from tui.config_file import DELETE, ConfigFile
+from tui.secrets import KeyringHealth, SecretStore, SecretStoreError, account
+
+EXTENDED = ("extended", "llm_settings")  # where env-only fields live; OpenHands ignores it
+
+
+def find_config(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> Path:
+    """``--config PATH``; else ./config.toml if it exists; else ~/.openhands/config.toml."""
+    if explicit:
+        return Path(explicit).expanduser()
+    local = (cwd or Path.cwd()) / "config.toml"
+    if local.is_file():
+        return local
+    return Path.home() / ".openhands" / "config.toml"
+
+
+def table_of(group: str | None, f: F.Field) -> tuple[str, ...]:
+    """The TOML table a field of a group is written to."""
+    base = EXTENDED if f.env_only else ("llm",)
+    return base + ((group,) if group else ())
+
+
+def group_label(group: str | None) -> str:
+    return f"[llm.{group}]" if group else "[llm]"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a value comes from: default, file, inherited, env, keyring."""
+
+    kind: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        if self.kind == "default":
+            return "default"
+        if self.kind == "inherited":
+            return f"inherited from {self.detail}"
+        return f"{self.kind} {self.detail}".strip()
+
+
+DEFAULT = Source("default")
+
+
+@dataclass
+class Value:
+    field: F.Field
+    value: Any
+    source: Source
+    below: Value | None = None  # the value this one overrides (e.g. the file's, under env)
+    problem: str | None = None  # why the value in the file is not usable
+    env_problem: str | None = None  # why the LLM_* variable is ignored
+
+    @property
+    def is_set(self) -> bool:
+        return self.source.kind != "default"
+
+    @property
+    def overridden(self) -> bool:
+        """The environment overrides a value from the file."""
+        return self.source.kind == "env" and self.below is not None and self.below.is_set
+
+
+@dataclass
+class Settings:
+    path: Path
+    group: str | None
+    values: dict[str, Value]
+    keyring: KeyringHealth | None = None
+    keyring_problem: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name].value
+
+    @property
+    def provider(self) -> str:
+        return provider_of(self["model"], self["custom_llm_provider"])
+
+    def account(self, name: str = "api_key") -> str:
+        """Keyring entry for a secret of these settings (provider, and host of a base URL)."""
+        return account(self.provider, self["base_url"], name)
+
+
+def load(
+    cfg: ConfigFile,
+    group: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    store: SecretStore | None = None,
+) -> Settings:
+    """Resolve every field of ``group`` with its source. ``store=None`` skips the keyring."""
+    env = os.environ if environ is None else environ
+    base = {k: v for k, v in (cfg.table("llm") or {}).items() if not isinstance(v, dict)}
+    own = cfg.table("llm", group) if group else None
+    values: dict[str, Value] = {}
+    for f in F.FIELDS:
+        values[f.name] = _resolve(f, cfg, group, base, own, env)
+    s = Settings(cfg.path, group, values)
+    if store is not None:
+        _resolve_secrets(s, store)
+    return s
+
+
+def _resolve(f: F.Field, cfg: ConfigFile, group: str | None, base: dict, own: dict | None,
+             env: Mapping[str, str]) -> Value:
+    v = Value(f, f.default, DEFAULT)
+    if f.env_only:
+        for names in [EXTENDED, (*EXTENDED, group)] if group else [EXTENDED]:
+            data = cfg.table(*names) or {}
+            if f.name in data:
+                v = _from_file(f, data[f.name], Source("file", f"[{'.'.join(names)}]"), v)
+    else:
+        if f.name in base:
+            kind = "inherited" if group else "file"
+            v = _from_file(f, base[f.name], Source(kind, "[llm]"), v)
+        if own is not None and f.name in own:
+            v = _from_file(f, own[f.name], Source("file", group_label(group)), v)
+    if f.secret and isinstance(v.value, str) and v.value == "" and v.is_set:
+        v = Value(f, None, DEFAULT)  # api_key = "" (as in OpenHands' template) is no key
+    text = env.get(f.env)
+    if text:  # OpenHands skips empty variables
+        try:
+            v = Value(f, f.from_env(text), Source("env", f.env), below=v)
+        except F.FieldError as e:
+            v.env_problem = f"{e}; OpenHands ignores it"
+    return v
+
+
+def _from_file(f: F.Field, raw: Any, source: Source, below: Value) -> Value:
+    value = F._plain(raw)
+    problem = f.type_problem(value) or f.rule_problem(value)
+    return Value(f, value, source, below=below, problem=problem)
+
+
+def _resolve_secrets(s: Settings, store: SecretStore) -> None:
+    """Secrets: env, else keyring, else plaintext in the file."""
+    health = store.health()
+    s.keyring = health
+    for name in F.SECRET_FIELDS:
+        v = s.values[name]
+        if v.source.kind == "env":
+            continue
+        if not health.usable:
+            continue
+        acct = s.account(name)
+        try:
+            secret = store.get(acct)
+        except SecretStoreError as e:
+            s.keyring_problem = str(e)
+            continue
+        if secret:
+            s.values[name] = Value(v.field, secret, Source("keyring", f"{store.service}/{acct}"),
+                                   below=v)
+
+
+# -- cross-field rules -------------------------------------------------------------------
+def cross_problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Rules between fields, as (field, reason)."""
+    out: list[tuple[str, str]] = []
+    lo, hi = values.get("retry_min_wait"), values.get("retry_max_wait")
+    if isinstance(lo, int | float) and isinstance(hi, int | float) and lo > hi:
+        out.append(("retry_min_wait",
+                    f"retry_min_wait ({lo} s) is longer than retry_max_wait ({hi} s)"))
+    model = values.get("model") or ""
+    if model.startswith("azure/") and not values.get("api_version"):
+        out.append(("api_version", "Azure models need an API version (e.g. 2024-12-01-preview)"))
+    return out
+
+
+# -- writes ------------------------------------------------------------------------------
+Edits = dict[tuple[tuple[str, ...], str], Any]
+
+
+def plan_set(cfg: ConfigFile, group: str | None, name: str, value: Any,
+             environ: Mapping[str, str] | None = None) -> Edits:
+    """Edits that set one non-secret field (validated), with the retry rule applied."""
+    f = F.get(name)
+    f.validate(value)
+    if f.type is dict and not group and not f.env_only:
+        raise F.FieldError(
+            f"{name}: OpenHands reads a table inside [llm] as a named group; "
+            f"set it in a group instead (--llm NAME)")
+    edits: Edits = {(table_of(group, f), name): value}
+    current = load(cfg, group, environ={})
+    merged = {n: v.value for n, v in current.values.items()}
+    merged[name] = value
+    if name in F.RETRY_FIELDS:
+        # Pin all four: OpenHands releases disagree on their built-in defaults.
+        own = (cfg.table("llm", group) if group else cfg.table("llm")) or {}
+        for other in F.RETRY_FIELDS:
+            if other != name and other not in own:
+                edits[(table_of(group, F.BY_NAME[other]), other)] = merged[other]
+    for field_name, reason in cross_problems(merged):
+        if name in F.RETRY_FIELDS and field_name in F.RETRY_FIELDS:
+            raise F.FieldError(reason)
+    return edits
+
+
+def plan_unset(cfg: ConfigFile, group: str | None, name: str) -> tuple[Edits, str]:
+    """Edits that clear a field, and a sentence saying what the value becomes."""
+    f = F.get(name)
+    if name in F.RETRY_FIELDS and not group:
+        # Removing it would hand the value to OpenHands' release-dependent default.
+        return ({(table_of(group, f), name): f.default},
+                f"{name} reset to the documented default {f.default} (written explicitly: "
+                f"OpenHands releases disagree on the built-in value)")
+    where = "inherits from [llm]" if group and not f.env_only else "is back to its default"
+    return {(table_of(group, f), name): DELETE}, f"{name} {where}"
+
+
+def secret_edit(group: str | None, name: str, secret: str | None) -> Edits:
+    """The edit that writes (or, with None, removes) a plaintext secret in the file."""
+    return {(table_of(group, F.BY_NAME[name]), name): DELETE if secret is None else secret}
+
+
+def group_names(cfg: ConfigFile) -> list[str]:
+    """Named groups, in file order: the tables inside [llm]."""
+    return [k for k, v in (cfg.table("llm") or {}).items() if isinstance(v, dict)]
+
+
+def mask(secret: str | None) -> str:
+    """A secret as it may be shown: its last four characters at most."""
+    if not secret:
+        return "(not set)"
+    return "****" + secret[-4:] if len(secret) >= 16 else "****"
+
+
+def export_vars(s: Settings, with_secrets: bool) -> list[tuple[str, str | None]]:
+    """(VAR, value) pairs of every set field, OpenHands' env syntax; secrets None unless asked."""
+    out: list[tuple[str, str | None]] = []
+    for f in F.FIELDS:
+        v = s.values[f.name]
+        if not v.is_set or v.value is None or not f.exportable:
+            continue
+        if f.secret:
+            out.append((f.env, v.value if with_secrets else None))
+        else:
+            out.append((f.env, f.to_env(v.value)))
+    return out
