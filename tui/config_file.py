@@ -108,7 +108,7 @@ _SCALAR = re.compile(
     r"|[^ \t\r\n#,\[\]{}\"']+"
 )
 _COMMENT_LINE = re.compile(r"[ \t]*#([^\n]*)\n")
-_COMMENTED_HEADER = re.compile(r"^[ \t]*#[ \t]*\[[^\n\]]*\]{1,2}[ \t]*\r?$", re.M)
+_COMMENTED_HEADER = re.compile(r"^[ \t]*#[ \t]*\[\[?([^\n\]]*)\]{1,2}[ \t]*\r?$", re.M)
 _ESCAPE = re.compile(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", re.S)
 _SIMPLE_ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "\\": "\\"}
 
@@ -411,9 +411,16 @@ def _commented_twin(text: str, scan: _Scan, region: int, key: str) -> tuple[int,
     def in_value(pos: int) -> bool:
         return any(s <= pos < e for s, e in spans)
 
+    table = scan.headers[region].path if region >= 0 else ()
     for m in _COMMENTED_HEADER.finditer(text, start, end):
-        if not in_value(m.start()):
-            end = m.start()  # a commented-out table starts: its keys belong elsewhere
+        if in_value(m.start()):
+            continue
+        try:
+            same = _split_key(m.group(1)) == table
+        except _ScanError:
+            same = False
+        if not same:
+            end = m.start()  # a commented-out other table starts: its keys belong there
             break
     pattern = re.compile(rf"^([ \t]*)#([ \t]*){re.escape(_render_key(key))}[ \t]*=[^\n]*\n",
                          re.M)
@@ -466,6 +473,7 @@ def _edit_lines(text: str, edits: list[_Edit], old: dict, eol: str) -> str:
     new_tables: dict[tuple[str, ...], list[tuple[int, str]]] = {}
     regions = {h.path: i for i, h in enumerate(scan.headers) if not h.is_array}
     root_block_at: int | None = None
+    inserted_at: dict[int, int] = {}  # region -> furthest offset where a key is inserted
 
     for seq, (table, key, value) in enumerate(edits):
         node: Any = old
@@ -507,6 +515,7 @@ def _edit_lines(text: str, edits: list[_Edit], old: dict, eol: str) -> str:
             else:
                 pos, indent = n, ""
         splices.append((pos, pos, 0, seq, indent + line + eol))
+        inserted_at[region] = max(pos, inserted_at.get(region, 0))
     if root_block_at is not None:
         splices.append((root_block_at, root_block_at, 1, 0, eol))
 
@@ -520,6 +529,7 @@ def _edit_lines(text: str, edits: list[_Edit], old: dict, eol: str) -> str:
                 i = last[-1]
                 kvs = [kv for kv in scan.keyvals if kv.region == i]
                 pos = kvs[-1].end if kvs else scan.headers[i].end
+                pos = max(pos, inserted_at.get(i, 0))  # after keys added to that table
         blocks.setdefault(pos, []).append((len(table), table, lines))
     for pos, group in blocks.items():
         group.sort(key=lambda b: b[0])  # a parent table before its children (stable)
@@ -667,8 +677,11 @@ def _write_atomic(target: Path, raw: bytes, mode: int, owner: tuple[int, int] | 
             from e
     try:
         with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), mode)
-            if owner is not None:
+            if hasattr(os, "fchmod"):
+                os.fchmod(f.fileno(), mode)
+            else:  # Windows
+                os.chmod(tmp, mode)
+            if owner is not None and hasattr(os, "fchown"):
                 with contextlib.suppress(OSError):
                     os.fchown(f.fileno(), *owner)
             f.write(raw)

@@ -57,6 +57,7 @@ class Field:
     pane: str = ADVANCED
     secret: bool = False
     env_only: bool = False  # never written into [llm]; applied through export/exec
+    section: str = "llm"  # the config.toml table family: "llm", or "core" for the budget
     exportable: bool = True  # OpenHands can read it from an env var
     minimum: float | None = None
     maximum: float | None = None
@@ -67,7 +68,7 @@ class Field:
     @property
     def env(self) -> str:
         """The environment variable OpenHands reads for this field."""
-        return "LLM_" + self.name.upper()
+        return ("LLM_" if self.section == "llm" else "") + self.name.upper()
 
     @property
     def type_name(self) -> str:
@@ -355,6 +356,9 @@ FIELDS: tuple[Field, ...] = (
        "USD per input token, for models LiteLLM does not price.", "Cost", minimum=0),
     _f("output_cost_per_token", float, None, "Output cost per token",
        "USD per output token, for models LiteLLM does not price.", "Cost", minimum=0),
+    _f("max_budget_per_task", float, None, "Budget per task (USD)",
+       "OpenHands' spending cap per task, in [core] (0 or unset: no limit).", "Cost",
+       minimum=0, section="core"),
     # Cloud credentials
     _f("aws_access_key_id", str, None, "AWS access key ID", "For Bedrock models.",
        "Cloud credentials", secret=True),
@@ -386,7 +390,7 @@ FIELDS: tuple[Field, ...] = (
 
 BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
 SECRET_FIELDS = tuple(f.name for f in FIELDS if f.secret)
-TOML_FIELDS = tuple(f.name for f in FIELDS if not f.env_only)
+TOML_FIELDS = tuple(f.name for f in FIELDS if not f.env_only and f.section == "llm")
 
 
 def get(name: str) -> Field:

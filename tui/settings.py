@@ -33,8 +33,14 @@ def find_config(explicit: str | os.PathLike | None = None, cwd: Path | None = No
 
 def table_of(group: str | None, f: F.Field) -> tuple[str, ...]:
     """The TOML table a field of a group is written to."""
+    if f.section != "llm":
+        return (f.section,)  # [core] is shared by every group
     base = EXTENDED if f.env_only else ("llm",)
     return base + ((group,) if group else ())
+
+
+def table_label(table: tuple[str, ...]) -> str:
+    return "[" + ".".join(table) + "]"
 
 
 def group_label(group: str | None) -> str:
@@ -121,11 +127,15 @@ def load(
 def _resolve(f: F.Field, cfg: ConfigFile, group: str | None, base: dict, own: dict | None,
              env: Mapping[str, str]) -> Value:
     v = Value(f, f.default, DEFAULT)
-    if f.env_only:
+    if f.section != "llm":
+        data = cfg.table(f.section) or {}
+        if f.name in data:
+            v = _from_file(f, data[f.name], Source("file", table_label((f.section,))), v)
+    elif f.env_only:
         for names in [EXTENDED, (*EXTENDED, group)] if group else [EXTENDED]:
             data = cfg.table(*names) or {}
             if f.name in data:
-                v = _from_file(f, data[f.name], Source("file", f"[{'.'.join(names)}]"), v)
+                v = _from_file(f, data[f.name], Source("file", table_label(names)), v)
     else:
         if f.name in base:
             kind = "inherited" if group else "file"
@@ -188,9 +198,12 @@ def cross_problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
 Edits = dict[tuple[tuple[str, ...], str], Any]
 
 
-def plan_set(cfg: ConfigFile, group: str | None, name: str, value: Any,
-             environ: Mapping[str, str] | None = None) -> Edits:
+def plan_set(cfg: ConfigFile, group: str | None, name: str, value: Any) -> Edits:
     """Edits that set one non-secret field (validated), with the retry rule applied."""
+    return plan_changes(cfg, group, {name: value})
+
+
+def _plan_one(cfg: ConfigFile, group: str | None, name: str, value: Any) -> Edits:
     f = F.get(name)
     f.validate(value)
     if f.type is dict and not group and not f.env_only:
@@ -207,9 +220,6 @@ def plan_set(cfg: ConfigFile, group: str | None, name: str, value: Any,
         for other in F.RETRY_FIELDS:
             if other != name and other not in own:
                 edits[(table_of(group, F.BY_NAME[other]), other)] = merged[other]
-    for field_name, reason in cross_problems(merged):
-        if name in F.RETRY_FIELDS and field_name in F.RETRY_FIELDS:
-            raise F.FieldError(reason)
     return edits
 
 
@@ -221,8 +231,29 @@ def plan_unset(cfg: ConfigFile, group: str | None, name: str) -> tuple[Edits, st
         return ({(table_of(group, f), name): f.default},
                 f"{name} reset to the documented default {f.default} (written explicitly: "
                 f"OpenHands releases disagree on the built-in value)")
-    where = "inherits from [llm]" if group and not f.env_only else "is back to its default"
-    return {(table_of(group, f), name): DELETE}, f"{name} {where}"
+    table = table_of(group, f)
+    then = "inherits from [llm]" if group and f.section == "llm" and not f.env_only else (
+        "is back to its default")
+    return {(table, name): DELETE}, f"{name} removed from {table_label(table)}: it {then}"
+
+
+def plan_changes(cfg: ConfigFile, group: str | None, changes: Mapping[str, Any]) -> Edits:
+    """Edits for several non-secret fields at once (None unsets); cross-field rules checked."""
+    pins: Edits = {}
+    explicit: Edits = {}
+    for name, value in changes.items():
+        if value is None:
+            explicit.update(plan_unset(cfg, group, name)[0])
+            continue
+        for key, val in _plan_one(cfg, group, name, value).items():
+            (explicit if key[1] == name else pins)[key] = val
+    edits = {**pins, **explicit}
+    merged = {n: v.value for n, v in load(cfg, group, environ={}).values.items()}
+    merged.update({n: v for n, v in changes.items() if v is not None})
+    for fname, reason in cross_problems(merged):
+        if fname in F.RETRY_FIELDS:
+            raise F.FieldError(reason)
+    return edits
 
 
 def secret_edit(group: str | None, name: str, secret: str | None) -> Edits:
