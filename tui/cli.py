@@ -86,7 +86,15 @@ def cli(ctx: click.Context, config: str | None, group: str | None) -> None:
             raise click.BadParameter("a group name is letters, digits, - and _", param_hint="--llm")
     ctx.obj = Ctx(config, group)
     if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
+        _open_app(ctx.obj)
+
+
+def _open_app(obj: Ctx) -> None:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise click.UsageError("the app needs a terminal; use a subcommand in scripts")
+    from tui.app import run  # the UI is imported only when it is used
+
+    run(obj.path, obj.group)
 
 
 @cli.command()
@@ -172,7 +180,7 @@ def set_(obj: Ctx, field: str, value: str | None, insecure_storage: bool) -> Non
     parsed = f.parse(value)
     edits = S.plan_set(obj.cfg, obj.group, f.name, parsed)
     changed = obj.save(edits)
-    where = S.group_label(obj.group) if not f.env_only else "[extended.llm_settings]"
+    where = S.table_label(S.table_of(obj.group, f))
     click.echo(f"{f.name} = {f.to_text(parsed)} in {where} of {obj.path}"
                + ("" if changed else " (unchanged)"), err=True)
     for (_tbl, name), val in edits.items():
@@ -353,6 +361,93 @@ def exec_(obj: Ctx, command: tuple[str, ...]) -> None:
         os.execvpe(command[0], list(command), env)
     except OSError as e:
         fail(f"cannot run {command[0]!r}: {e.strerror}")
+
+
+@cli.command(name="test")
+@click.option("--prompt", metavar="TEXT", help="What to ask (default: a one-line question).")
+@click.option("--json", "as_json", is_flag=True, help="Print the events as JSON lines.")
+@click.pass_obj
+def test_(obj: Ctx, prompt: str | None, as_json: bool) -> None:
+    """Stream a real completion with these settings: will OpenHands work with them?
+
+    The answer streams to stdout; attempts, retry countdowns and the final stats go to
+    stderr. Retries follow num_retries and the retry_* waits, like OpenHands. Exit 0 if the
+    model answered, 1 if not; Ctrl-C stops at once.
+    """
+    import asyncio
+    import contextlib
+
+    from tui import live_test as L
+
+    s = obj.settings()
+    values = L.values_of(s)
+    err = sys.stderr
+    tty = err.isatty()
+    shown = {"status": False, "answer": ""}
+
+    def line(text: str, keep: bool = False) -> None:
+        """A status line: rewritten in place on a terminal, one line per event otherwise."""
+        if tty:
+            err.write("\r\x1b[K" + text + ("\n" if keep else ""))
+            shown["status"] = not keep
+        else:
+            err.write(text + "\n")
+        err.flush()
+
+    def clear_status() -> None:
+        if shown["status"]:
+            err.write("\r\x1b[K")
+            err.flush()
+            shown["status"] = False
+
+    def end_answer() -> None:
+        clear_status()
+        if shown["answer"] and not shown["answer"].endswith("\n"):
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+            shown["answer"] += "\n"
+
+    if not as_json:
+        for v in s.values.values():
+            if v.problem or v.env_problem:
+                line(f"warning: {v.problem or v.env_problem}", keep=True)
+
+    async def drive() -> L.Event | None:
+        final = None
+        events = L.run(values, prompt or L.DEFAULT_PROMPT)
+        async with contextlib.aclosing(events):
+            async for ev in events:
+                if isinstance(ev, L.Done | L.Failed):
+                    final = ev
+                if as_json:
+                    sys.stdout.write(ev.to_json() + "\n")
+                    sys.stdout.flush()
+                elif isinstance(ev, L.Token):
+                    if not ev.reasoning:
+                        clear_status()
+                        sys.stdout.write(ev.text)
+                        sys.stdout.flush()
+                        shown["answer"] += ev.text
+                elif isinstance(ev, L.Started):
+                    line(ev.summary(), keep=True)
+                elif isinstance(ev, L.Done):
+                    end_answer()
+                    line(f"done: {ev.summary()}", keep=True)
+                elif not isinstance(ev, L.Failed):
+                    line(ev.summary())
+        return final
+
+    try:
+        final = asyncio.run(drive())
+    except KeyboardInterrupt:
+        end_answer()
+        click.echo("llm-settings: test cancelled", err=True)
+        sys.exit(130)
+    if isinstance(final, L.Failed):
+        end_answer()
+        click.echo(f"llm-settings: {final.message}", err=True)
+        click.echo(f"  {final.advice}", err=True)
+        sys.exit(1)
 
 
 def _field(name: str) -> F.Field:

@@ -58,6 +58,7 @@ class Field:
     secret: bool = False
     env_only: bool = False  # never written into [llm]; applied through export/exec
     section: str = "llm"  # the config.toml table family: "llm", or "core" for the budget
+    env_name: str | None = None  # a provider SDK's own variable, for env-only fields
     exportable: bool = True  # OpenHands can read it from an env var
     minimum: float | None = None
     maximum: float | None = None
@@ -67,7 +68,9 @@ class Field:
 
     @property
     def env(self) -> str:
-        """The environment variable OpenHands reads for this field."""
+        """The environment variable OpenHands (or the provider's SDK) reads for this field."""
+        if self.env_name:
+            return self.env_name
         return ("LLM_" if self.section == "llm" else "") + self.name.upper()
 
     @property
@@ -283,7 +286,7 @@ def _f(name: str, type_: type, default: Any, label: str, help_: str, group: str,
 FIELDS: tuple[Field, ...] = (
     # Settings pane (OpenHands' basic screen). The provider is part of the model string.
     _f("model", str, None, "LLM Model",
-       "LiteLLM model string, provider/model (e.g. anthropic/claude-3-7-sonnet-20250219).",
+       "LiteLLM model string: provider/model.",
        "Model", pane=SETTINGS, check=check_model),
     _f("api_key", str, None, "API Key",
        "Key for the provider; kept in the OS keyring, never written to config.toml.",
@@ -366,6 +369,14 @@ FIELDS: tuple[Field, ...] = (
        "Cloud credentials", secret=True),
     _f("aws_region_name", str, None, "AWS region", "For Bedrock models (e.g. us-east-1).",
        "Cloud credentials"),
+    _f("vertex_project", str, None, "VertexAI project", "Google Cloud project of VertexAI.",
+       "Cloud credentials", env_only=True, env_name="VERTEXAI_PROJECT"),
+    _f("vertex_location", str, None, "VertexAI location",
+       "Region of VertexAI (e.g. us-central1).", "Cloud credentials", env_only=True,
+       env_name="VERTEXAI_LOCATION"),
+    _f("vertex_credentials", str, None, "VertexAI credentials file",
+       "Path of the service-account JSON file.", "Cloud credentials", env_only=True,
+       env_name="GOOGLE_APPLICATION_CREDENTIALS"),
     # Logging
     _f("log_completions", bool, False, "Log completions",
        "Write every completion to the log folder.", "Logging"),

@@ -1,0 +1,557 @@
+"""The Textual app: OpenHands' Settings and Advanced panes over the core.
+
+Thin by design: values, validation, sources and saving all come from :mod:`tui.draft` and the
+core modules; this file lays them out and wires keys. It never parses TOML and never imports
+litellm.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Footer,
+    Label,
+    Select,
+    Static,
+    TabbedContent,
+    TabPane,
+)
+
+from tui import catalog as C
+from tui import fields as F
+from tui import settings as S
+from tui.config_file import ConfigChangedError, ConfigError, ConfigFile
+from tui.draft import Draft
+from tui.secrets import KeyringHealth, SecretStore, SecretStoreError
+from tui.widgets import ChoiceScreen, FieldRow, HelpScreen, PickerScreen
+
+# Advanced pane: OpenHands' own order first, then every other field by group.
+ADVANCED_FIRST = ("model", "base_url", "api_key", "api_version")
+ADVANCED_LABELS = {"model": "Custom Model", "base_url": "Base URL", "api_key": "API Key",
+                   "api_version": "API Version"}
+
+
+class SettingsApp(App[None]):
+    """llm-settings: edit the [llm] settings of an OpenHands config.toml."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "llm-settings"
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", id="save", tooltip="Save (shows the changes first)"),
+        Binding("f1", "help", "Help", id="help", tooltip="Keys and where keys are stored"),
+        Binding("f2", "pane('settings')", "Settings", id="settings-pane", show=False),
+        Binding("f3", "pane('advanced')", "Advanced", id="advanced-pane", show=False),
+        Binding("f4", "pick_model", "Model", id="pick-model", tooltip="Pick a model"),
+        Binding("ctrl+g", "groups", "Group", id="groups", tooltip="Switch or create a group"),
+        Binding("ctrl+r", "reload", "Reload", id="reload", show=False),
+        Binding("ctrl+q", "quit", "Quit", id="quit", tooltip="Quit (asks if unsaved)"),
+        Binding("f10", "quit", "Quit", id="quit-f10", show=False),
+    ]
+
+    def __init__(self, path: Path, group: str | None = None,
+                 store: SecretStore | None = None,
+                 environ: Mapping[str, str] | None = None) -> None:
+        super().__init__()
+        self.path = path
+        self.group = group
+        self.store = store or SecretStore()
+        self.environ = os.environ if environ is None else environ
+        self.draft: Draft | None = None
+        self.load_error: str | None = None
+        self.health: KeyringHealth | None = None
+        self.provider_options: list[tuple[str, str]] = []
+        self._load()
+
+    # -- data ------------------------------------------------------------------------------
+    def _load(self) -> None:
+        try:
+            cfg = ConfigFile.load(self.path)
+        except ConfigError as e:
+            self.draft, self.load_error = None, str(e)
+            return
+        self.draft, self.load_error = Draft(cfg, self.group, environ=self.environ), None
+
+    # -- layout ----------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Static("", id="title-bar", markup=False)
+        if self.draft is None:
+            yield Static(f"✗ {self.load_error}\n\nNothing will be written to this file. Fix it "
+                         "in an editor, then press ctrl+r to reload.", id="load-error",
+                         markup=False)
+            yield Footer()
+            return
+        d = self.draft
+        with TabbedContent(initial="settings", id="panes"):
+            with TabPane("Settings", id="settings"), VerticalScroll(classes="pane"):
+                with Horizontal(classes="field-line", id="provider-line"):
+                    yield Label("LLM Provider", classes="field-label")
+                    yield Select([(d.settings.provider, d.settings.provider)],
+                                 value=d.settings.provider, allow_blank=False,
+                                 id="provider", compact=True)
+                yield Static("", id="provider-guide", classes="field-note", markup=False)
+                with Horizontal(classes="with-button"):
+                    yield self._row("model", "s", label="LLM Model")
+                    yield Button("Pick… F4", id="pick", compact=True)
+                yield Static("", id="model-info", classes="field-note", markup=False)
+                with Horizontal(classes="with-button"):
+                    yield self._row("api_key", "s", label="API Key")
+                    yield Button("Show", id="reveal", compact=True)
+                yield Checkbox("Store the key in config.toml (plaintext, mode 0600)",
+                               id="insecure", classes="hidden")
+                yield self._row("max_budget_per_task", "s")
+            with TabPane("Advanced", id="advanced"), VerticalScroll(classes="pane"):
+                for group in F.GROUPS:
+                    names = [f.name for f in F.FIELDS if f.group == group]
+                    if group == "Model":
+                        names = list(ADVANCED_FIRST) + [n for n in names
+                                                        if n not in ADVANCED_FIRST]
+                    yield Label(group, classes="group-title")
+                    if group == "Retries":
+                        yield Static("", id="schedule", classes="field-note", markup=False)
+                    for name in names:
+                        yield self._row(name, "a", label=ADVANCED_LABELS.get(name))
+        yield Footer()
+
+    def _row(self, name: str, prefix: str, label: str | None = None) -> FieldRow:
+        assert self.draft is not None
+        f = F.BY_NAME[name]
+        return FieldRow(f, self.draft.texts[name], self.draft.fallback_text(name), label=label,
+                        id_prefix=prefix)
+
+    def on_mount(self) -> None:
+        self.refresh_all()
+        if self.draft is not None:
+            self.check_keyring()
+            self.load_catalog()
+
+    # -- refresh ---------------------------------------------------------------------------
+    def refresh_all(self) -> None:
+        self.refresh_title()
+        if self.draft is None:
+            return
+        errors = self.draft.errors()
+        for row in self.query(FieldRow):
+            self.refresh_row(row, errors)
+        self.refresh_model_info()
+        self.refresh_schedule()
+
+    def refresh_title(self) -> None:
+        group = S.group_label(self.group)
+        dirty = "  ● unsaved" if self.draft is not None and self.draft.dirty else ""
+        self.query_one("#title-bar", Static).update(f"llm-settings  {self.path}  {group}{dirty}")
+        self.sub_title = f"{self.path} {group}"
+
+    def refresh_row(self, row: FieldRow, errors: Mapping[str, str]) -> None:
+        assert self.draft is not None
+        row.show_note(self.note_for(row.field), errors.get(row.field.name))
+
+    def note_for(self, f: F.Field) -> str:
+        """Help, then where the value comes from, or what overrides it."""
+        assert self.draft is not None
+        v = self.draft.settings.values[f.name]
+        if f.secret:
+            return self.key_status(f)
+        if v.source.kind == "env":
+            return f"{f.help}  ⚠ overridden by {f.env}={f.to_text(v.value)}"
+        if v.env_problem:
+            return f"{f.help}  ⚠ {v.env_problem}"
+        source = str(v.source) if self.draft.texts[f.name] == self.draft.original[f.name] \
+            else "edited"
+        return f"{f.help}  ({source})"
+
+    def key_status(self, f: F.Field) -> str:
+        """Where the stored key lives; what to do when there is no keyring."""
+        assert self.draft is not None
+        v = self.draft.settings.values[f.name]
+        env_value = self.environ.get(f.env)
+        if env_value:
+            return f"from {f.env} in the environment (wins over the keyring)"
+        if self.health is None:
+            state = "checking the keyring…"
+        elif not self.health.usable:
+            state = self.health.problem or "no usable keyring"
+        elif v.source.kind == "keyring":
+            state = f"stored in the keyring ({v.source.detail}) · empty field keeps it"
+        elif v.is_set:
+            state = f"plaintext in config.toml ({v.source.detail})"
+        else:
+            state = "not set"
+        if v.is_set and v.source.kind in ("file", "inherited") and self.health \
+                and self.health.usable:
+            state += " · saving a new key moves it to the keyring"
+        return state
+
+    def refresh_model_info(self) -> None:
+        if self.draft is None:
+            return
+        model = self.draft.values().get("model") or ""
+        info = self.query_one("#model-info", Static)
+        found = C.find(model) if model else None
+        if found is None:
+            info.update("Any LiteLLM model string works (provider/model)." if model else
+                        "No model set: pick one with F4.")
+            return
+        info.update(f"{C.summary(found)}\n⚠ OpenHands sends many requests per task: set a "
+                    "budget below and a spending limit with your provider.")
+
+    def refresh_schedule(self) -> None:
+        if self.draft is None:
+            return
+        v = self.draft.values()
+        try:
+            waits = F.retry_schedule(int(v["num_retries"]), v["retry_min_wait"],
+                                     v["retry_max_wait"], v["retry_multiplier"])
+        except (TypeError, ValueError):
+            return
+        text = ", ".join(f"{w:g} s" for w in waits) or "no retry"
+        self.query_one("#schedule", Static).update(
+            f"{v['num_retries']} attempts: waits {text} (total {sum(waits):g} s)")
+
+    # -- editing ---------------------------------------------------------------------------
+    @on(FieldRow.Edited)
+    def _edited(self, event: FieldRow.Edited) -> None:
+        if self.draft is None:
+            return
+        name = event.row.field.name
+        self.draft.set_text(name, event.text)
+        for row in self.query(FieldRow):  # the same field on the other pane
+            if row.field.name == name and row is not event.row:
+                row.set_text(event.text)
+        if name == "model":
+            self.sync_provider()
+        self.refresh_all()
+
+    def set_field(self, name: str, text: str) -> None:
+        """Change a field as if typed (presets, pickers)."""
+        assert self.draft is not None
+        self.draft.set_text(name, text)
+        for row in self.query(FieldRow):
+            if row.field.name == name:
+                row.set_text(text)
+        self.refresh_all()
+
+    def sync_provider(self) -> None:
+        assert self.draft is not None
+        values = self.draft.values()
+        provider = C.provider_choice(values.get("model"), values.get("base_url"),
+                                     values.get("custom_llm_provider"))
+        select = self.query_one("#provider", Select)
+        if provider not in {value for _label, value in self.provider_options}:
+            self.provider_options.append((provider, provider))
+            select.set_options(self.provider_options)
+        if select.value != provider:
+            select.value = provider
+        self.show_guide(provider)
+
+    def show_guide(self, provider: str) -> None:
+        preset = C.preset_for(provider)
+        text = preset.guide if preset else ""
+        if preset and preset.warning:
+            text += f"\n⚠ {preset.warning}"
+        self.query_one("#provider-guide", Static).update(text)
+
+    @on(Select.Changed, "#provider")
+    def _provider_changed(self, event: Select.Changed) -> None:
+        """Picking a provider applies its guide: model prefix, base URL, API version."""
+        if (self.draft is None or event.value is Select.NULL
+                or not event.select.has_focus_within):  # only the user's own picks
+            return
+        provider = str(event.value)
+        values = self.draft.values()
+        if C.provider_choice(values.get("model"), values.get("base_url"),
+                             values.get("custom_llm_provider")) == provider:
+            return
+        model = C.switch_provider(values.get("model"), provider)
+        self.set_field("model", model)
+        preset = C.preset_for(provider)
+        if preset is not None:
+            for name in C.PRESET_OWNED:
+                default = next((f.default for f in preset.fields if f.name == name), None)
+                if name == "custom_llm_provider":
+                    default = preset.custom_llm_provider
+                self.set_field(name, default or "")
+        self.show_guide(provider)
+        if model.endswith("/"):
+            self.notify(f"Now pick or type the {provider} model (F4).")
+
+    @on(Button.Pressed, "#pick")
+    def _pick_pressed(self) -> None:
+        self.action_pick_model()
+
+    @on(Button.Pressed, "#reveal")
+    def _reveal(self, event: Button.Pressed) -> None:
+        from textual.widgets import Input
+
+        for row in self.query(FieldRow):
+            if row.field.name == "api_key":
+                widget = row.query_one("#input", Input)
+                widget.password = not widget.password
+                event.button.label = "Show" if widget.password else "Hide"
+
+    @on(Checkbox.Changed, "#insecure")
+    def _insecure(self, event: Checkbox.Changed) -> None:
+        if self.draft is not None:
+            self.draft.insecure_storage = event.value
+
+    # -- workers ---------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="keyring", exit_on_error=False)
+    def check_keyring(self) -> None:
+        """Keyring health and the stored key, off the UI thread (never blocks the screen)."""
+        health = self.store.health()
+        settings = None
+        if self.draft is not None:
+            settings = S.load(self.draft.cfg, self.group, environ=self.environ,
+                              store=self.store)
+        self.call_from_thread(self._keyring_checked, health, settings)
+
+    def _keyring_checked(self, health: KeyringHealth, settings: S.Settings | None) -> None:
+        self.health = health
+        if self.draft is not None and settings is not None:
+            for name in F.SECRET_FIELDS:
+                self.draft.settings.values[name] = settings.values[name]
+        checkbox = self.query("#insecure")
+        if checkbox:
+            checkbox.first().set_class(health.usable, "hidden")
+        self.refresh_all()
+
+    @work(thread=True, exclusive=True, group="catalog", exit_on_error=False)
+    def load_catalog(self) -> None:
+        providers = C.providers()
+        C.chat_models()
+        self.call_from_thread(self._catalog_loaded, providers)
+
+    def _catalog_loaded(self, providers: list[Any]) -> None:
+        select = self.query_one("#provider", Select)
+        self.provider_options = [(p.name, p.id) for p in providers]
+        select.set_options(self.provider_options)
+        self.sync_provider()
+        self.refresh_model_info()
+
+    # -- actions ---------------------------------------------------------------------------
+    def action_pane(self, pane: str) -> None:
+        if self.draft is not None:
+            self.query_one("#panes", TabbedContent).active = pane
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_pick_model(self) -> None:
+        if self.draft is None:
+            return
+        provider = self.query_one("#provider", Select).value
+
+        def items() -> list[Any]:
+            return C.chat_models()
+
+        def search(query: str, models: list[Any]) -> list[tuple[str, str]]:
+            q = query or ""
+            if not q and isinstance(provider, str):
+                models = [m for m in models if m.provider == provider] or models
+            return [(m.id, model_line(m)) for m, _score, _pos in C.search(q, models,
+                                                                         limit=200)]
+
+        def picked(model_id: str | None) -> None:
+            if model_id:
+                self.set_field("model", model_id)
+                self.sync_provider()
+
+        self.push_screen(PickerScreen("LLM Model — type to search the catalog", items, search),
+                         picked)
+
+    def action_save(self) -> None:
+        if self.draft is None:
+            self.notify("Nothing can be saved: the file could not be read.", severity="error")
+            return
+        errors = self.draft.errors()
+        if errors:
+            name, reason = next(iter(errors.items()))
+            self.notify(f"{name}: {reason}", title="Not saved", severity="error")
+            self.focus_field(name)
+            return
+        changes = self.draft.changes()
+        if not changes:
+            self.notify("No changes to save.")
+            return
+        body = "\n".join(c.line() for c in changes)
+        if any(F.BY_NAME[c.name].secret for c in changes):
+            body += ("\n\nThe key goes to config.toml in PLAINTEXT (mode 0600)."
+                     if self.draft.insecure_storage else "\n\nThe key goes to the OS keyring.")
+        self.push_screen(
+            ChoiceScreen(f"Save to {self.path.name}?", body,
+                         [("save", "Save", "primary"), ("cancel", "Keep editing", "default")]),
+            lambda choice: self.do_save() if choice == "save" else None)
+
+    def focus_field(self, name: str) -> None:
+        for row in self.query(FieldRow):
+            if row.field.name == name:
+                pane = "settings" if row.id and row.id.startswith("s-") else "advanced"
+                self.action_pane(pane)
+                row.query_one("#input").focus()
+                return
+
+    @work(thread=True, exclusive=True, group="save", exit_on_error=False)
+    def do_save(self, then_quit: bool = False) -> None:
+        assert self.draft is not None
+        try:
+            done = self.draft.save(self.store)
+        except ConfigChangedError as e:
+            self.call_from_thread(self.notify, f"{e} Press ctrl+r to reload (edits are kept).",
+                                  title="Not saved", severity="error", timeout=10)
+            return
+        except (ConfigError, F.FieldError, SecretStoreError) as e:
+            self.call_from_thread(self.notify, str(e), title="Not saved", severity="error",
+                                  timeout=10)
+            return
+        self.call_from_thread(self._saved, done, then_quit)
+
+    def _saved(self, done: list[str], then_quit: bool) -> None:
+        self.notify("\n".join(done) or "Saved.", title="Saved")
+        if then_quit:
+            self.exit()
+            return
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        """Re-read the draft into every row (after save, reload or a group switch)."""
+        self.refresh_rows()
+        self.check_keyring()
+
+    def refresh_rows(self) -> None:
+        if self.draft is None:
+            return
+        for row in self.query(FieldRow):
+            row.set_text(self.draft.texts[row.field.name])
+            row.set_placeholder(self.draft.fallback_text(row.field.name))
+        self.sync_provider()
+        self.refresh_all()
+
+    def action_reload(self) -> None:
+        """Re-read config.toml; unsaved edits are re-applied on top."""
+        edits = {c.name: c.new for c in self.draft.changes()} if self.draft else {}
+        was_broken = self.draft is None
+        self._load()
+        if self.draft is None:
+            self.notify(self.load_error or "cannot read the file", severity="error")
+            return
+        if was_broken:
+            self.refresh(recompose=True)
+            self.call_after_refresh(self.on_mount)
+            return
+        for name, text in edits.items():
+            self.draft.set_text(name, text)
+        self.rebuild()
+        self.notify(f"Reloaded {self.path}" + (f"; {len(edits)} edit(s) kept" if edits else ""))
+
+    def action_groups(self) -> None:
+        if self.draft is None:
+            return
+        groups = [None, *S.group_names(self.draft.cfg)]
+
+        def items() -> list[str | None]:
+            return groups
+
+        def search(query: str, names: list[str | None]) -> list[tuple[str, str]]:
+            out = [("__llm__" if g is None else g, S.group_label(g)) for g in names
+                   if query.lower() in S.group_label(g).lower()]
+            if query and query not in S.group_names(self.draft.cfg):  # type: ignore[union-attr]
+                out.append((f"__new__{query}", f"Create [llm.{query}]"))
+            return out
+
+        def chosen(ident: str | None) -> None:
+            if ident is None:
+                return
+            name = None if ident == "__llm__" else ident.removeprefix("__new__")
+            reason = check_group_name(name) if name else None
+            if reason:
+                self.notify(reason, severity="error")
+                return
+            self.guard(lambda: self.switch_group(name))
+
+        self.push_screen(PickerScreen("Group — pick one, or type a new name", items, search,
+                                      allow_free_text=True), chosen)
+
+    def switch_group(self, group: str | None) -> None:
+        self.group = group
+        self._load()
+        self.rebuild()
+        created = group and self.draft and group not in S.group_names(self.draft.cfg)
+        self.notify(f"Now editing {S.group_label(group)}"
+                    + (" (new: created when you save)" if created else ""))
+
+    def guard(self, then: Any) -> None:
+        """Run ``then`` now, or after Save / Discard when there are unsaved changes."""
+        if self.draft is None or not self.draft.dirty:
+            then()
+            return
+        body = "\n".join(c.line() for c in self.draft.changes())
+
+        def chosen(choice: str | None) -> None:
+            if choice == "discard":
+                self.draft.reset()  # type: ignore[union-attr]
+                then()
+            elif choice == "save":
+                self.do_save()
+
+        self.push_screen(ChoiceScreen("Unsaved changes", body,
+                                      [("save", "Save", "primary"),
+                                       ("discard", "Discard", "error"),
+                                       ("keep", "Keep editing", "default")]), chosen)
+
+    async def action_quit(self) -> None:
+        if self.draft is None or not self.draft.dirty:
+            self.exit()
+            return
+        body = "\n".join(c.line() for c in self.draft.changes())
+
+        def chosen(choice: str | None) -> None:
+            if choice == "save":
+                self.do_save(then_quit=True)
+            elif choice == "discard":
+                self.exit()
+
+        self.push_screen(ChoiceScreen("Quit with unsaved changes?", body,
+                                      [("save", "Save", "primary"),
+                                       ("discard", "Discard", "error"),
+                                       ("keep", "Keep editing", "default")]), chosen)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Save", "Save the changes (ctrl+s)", self.action_save)
+        yield SystemCommand("Pick model", "Search the model catalog (F4)",
+                            self.action_pick_model)
+        yield SystemCommand("Switch group", "Edit another [llm.NAME] group, or create one",
+                            self.action_groups)
+        yield SystemCommand("Reload", "Re-read config.toml from disk", self.action_reload)
+        yield SystemCommand("Help", "Keys and where keys are stored (F1)", self.action_help)
+
+
+def model_line(m: C.Model) -> str:
+    """One picker row: verified mark, id, context window, price in/out per 1M tokens."""
+    price = (f"${m.input_price:g}/${m.output_price:g}"
+             if m.input_price is not None and m.output_price is not None else "")
+    mark = "✓ " if m.verified else "  "
+    return f"{mark}{m.id}  {C.context_text(m)}  {price}".rstrip()
+
+
+def check_group_name(name: str) -> str | None:
+    if not name or not all(c.isalnum() or c in "-_" for c in name):
+        return "a group name is letters, digits, - and _"
+    if name in F.BY_NAME:
+        return f"{name!r} is a setting's name; OpenHands would misread the group"
+    return None
+
+
+def run(path: Path, group: str | None) -> None:
+    """Open the app on ``path`` and ``group``."""
+    SettingsApp(path, group).run()

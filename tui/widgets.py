@@ -1,0 +1,257 @@
+"""Widgets of the app: a form row per registry field, the key input, and the dialogs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+from tui import fields as F
+
+NOT_SET = "__unset__"
+
+
+class FieldRow(Vertical):
+    """Label, input and a note line (help, source, or the error) for one registry field."""
+
+    class Edited(Message):
+        def __init__(self, row: FieldRow, text: str) -> None:
+            super().__init__()
+            self.row = row
+            self.text = text
+
+    def __init__(self, field: F.Field, text: str, placeholder: str, label: str | None = None,
+                 compact: bool = True, id_prefix: str = "f") -> None:
+        super().__init__(classes="field-row", id=f"{id_prefix}-{field.name}")
+        self.field = field
+        self._text = text
+        self._placeholder = placeholder
+        self._label = label or field.label
+        self._compact = compact
+        self.note = ""
+
+    def compose(self) -> ComposeResult:
+        f = self.field
+        with Horizontal(classes="field-line"):
+            yield Label(self._label, classes="field-label")
+            if f.type is bool or f.choices:
+                options = ([("true", "true"), ("false", "false")] if f.type is bool
+                           else [(c, c) for c in f.choices])
+                yield Select(options, prompt=self._placeholder or "not set", allow_blank=True,
+                             value=self._text if self._text else Select.NULL,
+                             compact=self._compact, id="input", tooltip=f.help)
+            else:
+                yield Input(self._text, placeholder=self._placeholder, compact=self._compact,
+                            id="input", tooltip=f.help, password=f.secret,
+                            select_on_focus=False)
+        yield Static(f.help, classes="field-note", markup=False)
+
+    @property
+    def text(self) -> str:
+        widget = self.query_one("#input")
+        if isinstance(widget, Select):
+            return "" if widget.value is Select.NULL else str(widget.value)
+        assert isinstance(widget, Input)
+        return widget.value
+
+    def set_text(self, text: str) -> None:
+        """Change the shown value without the user typing (e.g. a preset)."""
+        widget = self.query_one("#input")
+        if isinstance(widget, Select):
+            widget.value = text if text else Select.NULL
+        elif isinstance(widget, Input) and widget.value != text:
+            widget.value = text
+
+    def set_placeholder(self, text: str) -> None:
+        widget = self.query_one("#input")
+        if isinstance(widget, Input):
+            widget.placeholder = text
+        elif isinstance(widget, Select):
+            widget.prompt = text or "not set"
+
+    def show_note(self, note: str, error: str | None = None) -> None:
+        """The line under the input: the error (marked for no-colour terminals) or the note."""
+        self.note = note
+        widget = self.query_one(".field-note", Static)
+        if error:
+            widget.update(f"✗ {error}")
+        else:
+            widget.update(note)
+        widget.set_class(bool(error), "-error")
+        self.set_class(bool(error), "-invalid")
+
+    @on(Input.Changed, "#input")
+    @on(Select.Changed, "#input")
+    def _changed(self, event: Message) -> None:
+        event.stop()
+        self.post_message(self.Edited(self, self.text))
+
+
+class ChoiceScreen(ModalScreen[str | None]):
+    """A small dialog: a question and buttons; returns the chosen button's id."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="cancel")]
+
+    def __init__(self, title: str, body: str, buttons: Iterable[tuple[str, str, str]]) -> None:
+        super().__init__()
+        self._title = title
+        self._body = body
+        self._buttons = list(buttons)  # (id, label, variant)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self._title, classes="dialog-title")
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(self._body, markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                for bid, label, variant in self._buttons:
+                    yield Button(label, id=bid, variant=variant)  # type: ignore[arg-type]
+
+    def on_mount(self) -> None:
+        self.query(Button).first().focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id)
+
+
+class PickerScreen(ModalScreen[str | None]):
+    """A searchable list: type to filter, Enter picks; the typed text itself can be picked."""
+
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "Cancel", id="cancel"),
+        Binding("down", "cursor_down", "Next", show=False, id="next"),
+        Binding("up", "cursor_up", "Previous", show=False, id="previous"),
+    ]
+
+    def __init__(self, title: str, items: Any, search: Any, allow_free_text: bool = True,
+                 query: str = "") -> None:
+        """``items()`` gives the candidates; ``search(query, items)`` gives [(id, label)]."""
+        super().__init__()
+        self._title = title
+        self._items = items
+        self._search = search
+        self._free = allow_free_text
+        self._query = query
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog picker"):
+            yield Label(self._title, classes="dialog-title")
+            yield Input(self._query, placeholder="type to search", id="query")
+            yield OptionList(id="results")
+            yield Static("", id="count", classes="field-note")
+
+    def on_mount(self) -> None:
+        self.refresh_results(self._query)
+        self.query_one("#query", Input).focus()
+
+    @on(Input.Changed, "#query")
+    def _typed(self, event: Input.Changed) -> None:
+        self.refresh_results(event.value)
+
+    def refresh_results(self, query: str) -> None:
+        results = self._search(query, self._items())
+        options = [Option(label, id=ident) for ident, label in results]
+        ol = self.query_one("#results", OptionList)
+        ol.set_options(options)
+        if options:
+            ol.highlighted = 0
+        free = " · Enter on the search box uses what you typed" if self._free and query else ""
+        self.query_one("#count", Static).update(f"{len(options)} shown{free}")
+
+    def action_cursor_down(self) -> None:
+        self.query_one("#results", OptionList).action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.query_one("#results", OptionList).action_cursor_up()
+
+    @on(Input.Submitted, "#query")
+    def _submit(self, event: Input.Submitted) -> None:
+        ol = self.query_one("#results", OptionList)
+        if ol.highlighted is not None and ol.option_count:
+            self.dismiss(ol.get_option_at_index(ol.highlighted).id)
+        elif self._free and event.value.strip():
+            self.dismiss(event.value.strip())
+
+    @on(OptionList.OptionSelected, "#results")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+
+class TextScreen(ModalScreen[str | None]):
+    """Ask for one line of text, validated by ``check`` (returns a reason or None)."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="cancel")]
+
+    def __init__(self, title: str, prompt: str, check: Any = None) -> None:
+        super().__init__()
+        self._title = title
+        self._prompt = prompt
+        self._check = check
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self._title, classes="dialog-title")
+            yield Label(self._prompt)
+            yield Input(id="text")
+            yield Static("", id="error", classes="field-note -error")
+
+    def on_mount(self) -> None:
+        self.query_one("#text", Input).focus()
+
+    @on(Input.Submitted, "#text")
+    def _submit(self, event: Input.Submitted) -> None:
+        reason = self._check(event.value) if self._check else None
+        if reason:
+            self.query_one("#error", Static).update(f"✗ {reason}")
+            return
+        self.dismiss(event.value.strip())
+
+
+HELP = """\
+Keys
+  ctrl+s   save (shows what changes first)      F1      this help
+  F2       Settings pane    F3  Advanced pane   F5      Test pane
+  F4       pick a model from the catalog        ctrl+g  switch or create a group
+  ctrl+p   command palette                      ctrl+r  reload config.toml from disk
+  ctrl+q or F10   quit (asks when there are unsaved changes)
+  Tab / shift+Tab move between fields; Esc closes a dialog.
+
+Where the API key comes from, first match wins
+  1. LLM_API_KEY in the environment   2. the OS keyring (service llm-settings)
+  3. a plaintext api_key in config.toml (only if you opted in)
+An empty API Key field keeps the stored key: nothing is erased by pressing Enter.
+
+Empty field = not set in this group: the value shown in grey applies
+(inherited from [llm], or the default). A value set by an LLM_* environment
+variable wins over the file; the field says so.
+
+Over SSH
+  No D-Bus session means no keyring: set LLM_API_KEY, run inside dbus-run-session,
+  or store the key in config.toml (plaintext, mode 0600) from the API Key field.
+  TEXTUAL_COLOR_SYSTEM=standard and TEXTUAL_ANIMATIONS=none help slow links;
+  NO_COLOR=1 is honoured.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,f1,q", "dismiss(None)", "Close", id="close")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog help"):
+            yield Label("llm-settings help", classes="dialog-title")
+            with VerticalScroll():
+                yield Static(HELP, markup=False)
+            yield Button("Close", id="close", variant="primary")
+
+    @on(Button.Pressed, "#close")
+    def _close(self) -> None:
+        self.dismiss(None)
