@@ -19,7 +19,6 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import (
     Button,
-    Checkbox,
     Footer,
     Label,
     Select,
@@ -34,7 +33,8 @@ from tui import settings as S
 from tui.config_file import ConfigChangedError, ConfigError, ConfigFile
 from tui.draft import Draft
 from tui.secrets import KeyringHealth, SecretStore, SecretStoreError
-from tui.widgets import ChoiceScreen, FieldRow, HelpScreen, PickerScreen
+from tui.test_pane import TestPanel
+from tui.widgets import ChoiceScreen, FieldRow, HelpScreen, PickerScreen, Tick
 
 # Advanced pane: OpenHands' own order first, then every other field by group.
 ADVANCED_FIRST = ("model", "base_url", "api_key", "api_version")
@@ -53,6 +53,10 @@ class SettingsApp(App[None]):
         Binding("f2", "pane('settings')", "Settings", id="settings-pane", show=False),
         Binding("f3", "pane('advanced')", "Advanced", id="advanced-pane", show=False),
         Binding("f4", "pick_model", "Model", id="pick-model", tooltip="Pick a model"),
+        Binding("f5", "pane('test')", "Test", id="test-pane", show=False),
+        Binding("f6", "run_test", "Run test", id="run-test",
+                tooltip="Stream a completion with these settings"),
+        Binding("escape", "cancel_test", "Cancel test", id="cancel-test", show=False),
         Binding("ctrl+g", "groups", "Group", id="groups", tooltip="Switch or create a group"),
         Binding("ctrl+r", "reload", "Reload", id="reload", show=False),
         Binding("ctrl+q", "quit", "Quit", id="quit", tooltip="Quit (asks if unsaved)"),
@@ -61,8 +65,10 @@ class SettingsApp(App[None]):
 
     def __init__(self, path: Path, group: str | None = None,
                  store: SecretStore | None = None,
-                 environ: Mapping[str, str] | None = None) -> None:
+                 environ: Mapping[str, str] | None = None, setup: bool | None = None) -> None:
+        """``setup``: True opens the setup wizard, None opens it on a first run."""
         super().__init__()
+        self.setup = setup
         self.path = path
         self.group = group
         self.store = store or SecretStore()
@@ -107,7 +113,7 @@ class SettingsApp(App[None]):
                 with Horizontal(classes="with-button"):
                     yield self._row("api_key", "s", label="API Key")
                     yield Button("Show", id="reveal", compact=True)
-                yield Checkbox("Store the key in config.toml (plaintext, mode 0600)",
+                yield Tick("Store the key in config.toml (plaintext, mode 0600)",
                                id="insecure", classes="hidden")
                 yield self._row("max_budget_per_task", "s")
             with TabPane("Advanced", id="advanced"), VerticalScroll(classes="pane"):
@@ -121,6 +127,8 @@ class SettingsApp(App[None]):
                         yield Static("", id="schedule", classes="field-note", markup=False)
                     for name in names:
                         yield self._row(name, "a", label=ADVANCED_LABELS.get(name))
+            with TabPane("Test", id="test"):
+                yield TestPanel(self.draft.effective, id="test-panel")
         yield Footer()
 
     def _row(self, name: str, prefix: str, label: str | None = None) -> FieldRow:
@@ -299,8 +307,8 @@ class SettingsApp(App[None]):
                 widget.password = not widget.password
                 event.button.label = "Show" if widget.password else "Hide"
 
-    @on(Checkbox.Changed, "#insecure")
-    def _insecure(self, event: Checkbox.Changed) -> None:
+    @on(Tick.Changed, "#insecure")
+    def _insecure(self, event: Tick.Changed) -> None:
         if self.draft is not None:
             self.draft.insecure_storage = event.value
 
@@ -324,6 +332,16 @@ class SettingsApp(App[None]):
         if checkbox:
             checkbox.first().set_class(health.usable, "hidden")
         self.refresh_all()
+        if self.setup or (self.setup is None and self.first_run()):
+            self.setup = False  # once
+            self.action_setup()
+
+    def first_run(self) -> bool:
+        """No model in the file and no key anywhere: the wizard opens by itself."""
+        if self.draft is None:
+            return False
+        v = self.draft.settings.values
+        return not v["model"].is_set and not v["api_key"].is_set
 
     @work(thread=True, exclusive=True, group="catalog", exit_on_error=False)
     def load_catalog(self) -> None:
@@ -342,6 +360,35 @@ class SettingsApp(App[None]):
     def action_pane(self, pane: str) -> None:
         if self.draft is not None:
             self.query_one("#panes", TabbedContent).active = pane
+
+    def action_run_test(self) -> None:
+        if self.draft is None:
+            return
+        self.action_pane("test")
+        self.query_one(TestPanel).start()
+
+    def action_cancel_test(self) -> None:
+        if self.draft is not None:
+            self.query_one(TestPanel).action_cancel()
+
+    def action_setup(self) -> None:
+        """The setup wizard; its answers become edits of this draft, then saved."""
+        if self.draft is None:
+            return
+        from tui.wizard import SetupWizard
+
+        def done(result: dict[str, Any] | None) -> None:
+            if not result or self.draft is None:
+                return
+            for name, text in result["texts"].items():
+                self.set_field(name, text)
+            if result["key"]:
+                self.set_field("api_key", result["key"])
+            self.draft.insecure_storage = result["insecure"]
+            if self.draft.dirty:
+                self.do_save()
+
+        self.push_screen(SetupWizard(self.draft, self.environ, self.health), done)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
@@ -533,6 +580,10 @@ class SettingsApp(App[None]):
         yield SystemCommand("Switch group", "Edit another [llm.NAME] group, or create one",
                             self.action_groups)
         yield SystemCommand("Reload", "Re-read config.toml from disk", self.action_reload)
+        yield SystemCommand("Run test", "Stream a completion with these settings (F6)",
+                            self.action_run_test)
+        yield SystemCommand("Setup wizard", "Provider, model, key, test, save — step by step",
+                            self.action_setup)
         yield SystemCommand("Help", "Keys and where keys are stored (F1)", self.action_help)
 
 
@@ -552,6 +603,6 @@ def check_group_name(name: str) -> str | None:
     return None
 
 
-def run(path: Path, group: str | None) -> None:
-    """Open the app on ``path`` and ``group``."""
-    SettingsApp(path, group).run()
+def run(path: Path, group: str | None, setup: bool | None = None) -> None:
+    """Open the app on ``path`` and ``group`` (``setup``: see :class:`SettingsApp`)."""
+    SettingsApp(path, group, setup=setup).run()

@@ -89,12 +89,19 @@ def cli(ctx: click.Context, config: str | None, group: str | None) -> None:
         _open_app(ctx.obj)
 
 
-def _open_app(obj: Ctx) -> None:
+def _open_app(obj: Ctx, setup: bool | None = None) -> None:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise click.UsageError("the app needs a terminal; use a subcommand in scripts")
     from tui.app import run  # the UI is imported only when it is used
 
-    run(obj.path, obj.group)
+    run(obj.path, obj.group, setup=setup)
+
+
+@cli.command()
+@click.pass_obj
+def setup(obj: Ctx) -> None:
+    """Open the setup wizard: provider, model, key, test, save (keeps the rest of the file)."""
+    _open_app(obj, setup=True)
 
 
 @cli.command()

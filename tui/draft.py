@@ -99,6 +99,15 @@ class Draft:
                 out[f.name] = self.fallback(f.name)
         return out
 
+    def effective(self) -> tuple[dict[str, Any], list[str]]:
+        """What OpenHands would run with once saved (env overrides applied, the typed or
+        stored key), and the names of the fields whose value is an unsaved edit."""
+        values = self.values()
+        for name, v in self.settings.values.items():
+            if v.source.kind == "env":
+                values[name] = v.value
+        return values, [c.name for c in self.changes()]
+
     def fallback(self, name: str) -> Any:
         """What applies when the group's own table does not set ``name``."""
         f = F.BY_NAME[name]

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, OptionList, Select, Static
+from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from tui import fields as F
@@ -93,6 +93,14 @@ class FieldRow(Vertical):
     def _changed(self, event: Message) -> None:
         event.stop()
         self.post_message(self.Edited(self, self.text))
+
+
+class Tick(Checkbox):
+    """A checkbox readable without colour: X when ticked, blank when not."""
+
+    @property
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]
+        return "X" if self.value else " "
 
 
 class ChoiceScreen(ModalScreen[str | None]):
@@ -220,6 +228,7 @@ HELP = """\
 Keys
   ctrl+s   save (shows what changes first)      F1      this help
   F2       Settings pane    F3  Advanced pane   F5      Test pane
+  F6       run the live test (Esc cancels, R retries now during a wait)
   F4       pick a model from the catalog        ctrl+g  switch or create a group
   ctrl+p   command palette                      ctrl+r  reload config.toml from disk
   ctrl+q or F10   quit (asks when there are unsaved changes)
