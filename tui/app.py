@@ -33,7 +33,7 @@ from tui import settings as S
 from tui.config_file import ConfigChangedError, ConfigError, ConfigFile
 from tui.draft import Draft
 from tui.secrets import KeyringHealth, SecretStore, SecretStoreError
-from tui.test_pane import TestPanel
+from tui.test_pane import LiveTestPanel
 from tui.widgets import ChoiceScreen, FieldRow, HelpScreen, PickerScreen, Tick
 
 # Advanced pane: OpenHands' own order first, then every other field by group.
@@ -113,8 +113,8 @@ class SettingsApp(App[None]):
                 with Horizontal(classes="with-button"):
                     yield self._row("api_key", "s", label="API Key")
                     yield Button("Show", id="reveal", compact=True)
-                yield Tick("Store the key in config.toml (plaintext, mode 0600)",
-                               id="insecure", classes="hidden")
+                yield Tick("Store the key in config.toml (plaintext, 0600)",
+                           id="insecure", classes="hidden")
                 yield self._row("max_budget_per_task", "s")
             with TabPane("Advanced", id="advanced"), VerticalScroll(classes="pane"):
                 for group in F.GROUPS:
@@ -128,7 +128,7 @@ class SettingsApp(App[None]):
                     for name in names:
                         yield self._row(name, "a", label=ADVANCED_LABELS.get(name))
             with TabPane("Test", id="test"):
-                yield TestPanel(self.draft.effective, id="test-panel")
+                yield LiveTestPanel(self.draft.effective, id="test-panel")
         yield Footer()
 
     def _row(self, name: str, prefix: str, label: str | None = None) -> FieldRow:
@@ -365,11 +365,11 @@ class SettingsApp(App[None]):
         if self.draft is None:
             return
         self.action_pane("test")
-        self.query_one(TestPanel).start()
+        self.query_one(LiveTestPanel).start()
 
     def action_cancel_test(self) -> None:
         if self.draft is not None:
-            self.query_one(TestPanel).action_cancel()
+            self.query_one(LiveTestPanel).action_cancel()
 
     def action_setup(self) -> None:
         """The setup wizard; its answers become edits of this draft, then saved."""

@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.widgets import Button, Markdown, ProgressBar, Static
 
 
-class TestPanel(Vertical):
+class LiveTestPanel(Vertical, can_focus=True):
     """Run a live test on demand; Esc cancels at once, R retries now during a wait."""
 
     BINDINGS = [
@@ -87,6 +87,7 @@ class TestPanel(Vertical):
         self._set_status("Loading LiteLLM…")
         self._buttons(running=True)
         self.running = True
+        self.focus()  # Esc and R reach the panel while it runs
         self._run(dict(values), tuple(unsaved))
 
     # -- the worker ----------------------------------------------------------------------

@@ -29,7 +29,7 @@ from tui import fields as F
 from tui import settings as S
 from tui.draft import Draft
 from tui.secrets import KeyringHealth
-from tui.test_pane import TestPanel
+from tui.test_pane import LiveTestPanel
 from tui.widgets import Tick
 
 STEPS = ("provider", "model", "key", "extra", "test", "save")
@@ -99,7 +99,7 @@ class SetupWizard(Screen[dict[str, Any] | None]):
                         yield Input(id=f"x-{name}", compact=True)
                 yield Static("", id="extra-error", classes="field-note -error", markup=False)
             with Vertical(id="step-test"):
-                yield TestPanel(self._test_values, id="wizard-test")
+                yield LiveTestPanel(self._test_values, id="wizard-test")
             with Vertical(id="step-save"):
                 yield Static("", id="summary", markup=False)
         with Horizontal(classes="dialog-buttons"):
@@ -389,10 +389,10 @@ class SetupWizard(Screen[dict[str, Any] | None]):
                                                                    else set()))
 
     def _enter_test(self) -> None:
-        self.query_one("#wizard-test", TestPanel).start()
+        self.query_one("#wizard-test", LiveTestPanel).start()
 
     def _leave_test(self) -> str | None:
-        self.query_one("#wizard-test", TestPanel).action_cancel()
+        self.query_one("#wizard-test", LiveTestPanel).action_cancel()
         return None
 
     # -- step 6: save ----------------------------------------------------------------------

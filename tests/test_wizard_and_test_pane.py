@@ -1,0 +1,243 @@
+"""The setup wizard end to end, and the Test pane, driven with Pilot against a loopback server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import keyring
+import pytest
+from textual.widgets import Markdown, OptionList, Static
+
+from tests.fault_server import FaultServer, cut, ok, rate_limited
+from tests.keyring_env import CANARY
+from tui.app import SettingsApp
+from tui.secrets import SecretStore
+from tui.test_pane import LiveTestPanel
+from tui.wizard import SetupWizard
+
+FAIL = "keyring.backends.fail.Keyring"
+
+
+def drive(app: SettingsApp, steps: Callable[[Any], Awaitable[None]],
+          size: tuple[int, int] = (80, 24)) -> None:
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            await steps(pilot)
+    asyncio.run(main())
+
+
+async def until(pilot: Any, check: Callable[[], bool], timeout: float = 10.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if check():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("timed out waiting for the screen")
+
+
+def status(app: SettingsApp, panel_id: str = "#test-panel") -> str:
+    return str(app.screen.query_one(panel_id, LiveTestPanel).query_one("#test-status", Static)
+               .render())
+
+
+# -- wizard ------------------------------------------------------------------------------
+def test_wizard_local_server_end_to_end_keeps_the_rest_of_the_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", FAIL)
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("# mine\n[core]\nmax_iterations = 3  # keep\n")
+    with FaultServer(models=("qwen-coder", "llama3")) as srv:
+        srv.push(ok("Hi", "!"))
+        app = SettingsApp(cfg, store=SecretStore(), environ={})
+
+        async def steps(pilot: Any) -> None:
+            await until(pilot, lambda: isinstance(app.screen, SetupWizard))  # first run
+            wiz = app.screen
+            ol = wiz.query_one("#providers", OptionList)
+            ol.highlighted = ol.get_option_index("vllm")
+            await pilot.press("enter")
+            await until(pilot, lambda: wiz.step == "model")
+            wiz.query_one("#server-url").value = srv.url
+            await pilot.click("#fetch")
+            await until(pilot, lambda: wiz.query_one("#models", OptionList).option_count == 2)
+            await pilot.press("down", "enter")  # qwen-coder (sorted second)
+            await until(pilot, lambda: wiz.step == "key")
+            await pilot.press("ctrl+n")  # empty: the server's placeholder key
+            await until(pilot, lambda: wiz.step == "test")
+            await until(pilot, lambda: "OK in" in status(app, "#wizard-test"))
+            assert "Hi!" in wiz.query_one("#wizard-test", LiveTestPanel).answer
+            await pilot.press("ctrl+n")
+            await until(pilot, lambda: wiz.step == "save")
+            summary = str(wiz.query_one("#summary", Static).render())
+            assert "openai/qwen-coder" in summary and "PLAINTEXT" in summary
+            await pilot.press("ctrl+n")
+            await until(pilot, lambda: "qwen-coder" in cfg.read_text())
+
+        drive(app, steps)
+        assert srv.count == 1
+    text = cfg.read_text()
+    assert text.startswith("# mine\n[core]\nmax_iterations = 3  # keep\n")
+    assert 'model = "openai/qwen-coder"' in text and f'base_url = "{srv.url}"' in text
+    assert 'api_key = "local"' in text
+
+
+def test_wizard_catalog_provider_key_to_keyring(tmp_path: Path,
+                                                real_keyring: dict[str, str]) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("[llm]\ntemperature = 0.3\n")
+    app = SettingsApp(cfg, store=SecretStore(), environ={})
+
+    async def steps(pilot: Any) -> None:
+        await until(pilot, lambda: isinstance(app.screen, SetupWizard))
+        wiz = app.screen
+        ol = wiz.query_one("#providers", OptionList)
+        ol.highlighted = ol.get_option_index("openai")
+        await pilot.press("enter")
+        await until(pilot, lambda: wiz.step == "model")
+        await pilot.press(*"o4mini")
+        await pilot.pause(0.2)
+        models = wiz.query_one("#models", OptionList)
+        assert models.get_option_at_index(0).id == "openai/o4-mini"
+        await pilot.press("enter")
+        await until(pilot, lambda: wiz.step == "key")
+        wiz.query_one("#key").value = CANARY
+        await pilot.press("ctrl+n")
+        await until(pilot, lambda: wiz.step == "test")
+        await pilot.press("ctrl+n")  # skip the test (no hosted provider here)
+        await until(pilot, lambda: wiz.step == "save")
+        assert CANARY not in str(wiz.query_one("#summary", Static).render())
+        assert CANARY not in app.export_screenshot()
+        await pilot.press("ctrl+n")
+        await until(pilot, lambda: "o4-mini" in cfg.read_text())
+        await until(pilot, lambda: keyring.get_password("llm-settings", "openai") is not None)
+
+    drive(app, steps)
+    assert cfg.read_text() == '[llm]\ntemperature = 0.3\nmodel = "openai/o4-mini"\n'
+    assert keyring.get_password("llm-settings", "openai") == CANARY
+
+
+def test_wizard_can_be_left_without_writing(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", FAIL)
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("[llm]\n")
+    app = SettingsApp(cfg, store=SecretStore(), environ={"LLM_API_KEY": CANARY})
+
+    async def steps(pilot: Any) -> None:
+        await pilot.pause(0.5)
+        assert not isinstance(app.screen, SetupWizard)  # a key in the env: not a first run
+        await app.run_action("setup")
+        await until(pilot, lambda: isinstance(app.screen, SetupWizard))
+        await pilot.press("enter")  # provider
+        await until(pilot, lambda: app.screen.step == "model")
+        await pilot.press("ctrl+b")
+        await pilot.press("ctrl+q")
+        await until(pilot, lambda: not isinstance(app.screen, SetupWizard))
+
+    drive(app, steps)
+    assert cfg.read_text() == "[llm]\n"
+
+
+# -- Test pane ---------------------------------------------------------------------------
+def _server_config(tmp_path: Path, url: str, attempts: int = 3, wait: int = 1) -> Path:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[llm]\nmodel = "openai/test-model"\nbase_url = "{url}"\n'
+                   f"num_retries = {attempts}\nretry_min_wait = {wait}\n"
+                   f"retry_max_wait = {wait}\nretry_multiplier = 1\n")
+    return cfg
+
+
+def test_test_pane_streams_and_shows_stats(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", FAIL)
+    with FaultServer() as srv:
+        srv.push(ok("Hello", " from", " the", " server"))
+        app = SettingsApp(_server_config(tmp_path, srv.url), store=SecretStore(),
+                          environ={"LLM_API_KEY": CANARY})
+
+        async def steps(pilot: Any) -> None:
+            await pilot.press("f6")
+            await until(pilot, lambda: "OK in" in status(app))
+            panel = app.query_one(LiveTestPanel)
+            assert panel.answer == "Hello from the server"
+            shown = str(panel.query_one("#test-request", Static).render())
+            assert "openai/test-model" in shown and CANARY[-4:] in shown
+            assert CANARY not in app.export_screenshot()
+            assert "first token" in status(app) and "tokens/s" in status(app)
+
+        drive(app, steps)
+        assert srv.count == 1
+        assert srv.chat[0].key == CANARY
+
+
+def test_test_pane_counts_down_then_retry_now(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", FAIL)
+    with FaultServer() as srv:
+        srv.push(rate_limited(30), ok("fine"))
+        app = SettingsApp(_server_config(tmp_path, srv.url), store=SecretStore(),
+                          environ={"LLM_API_KEY": CANARY})
+
+        async def steps(pilot: Any) -> None:
+            await pilot.press("f6")
+            await until(pilot, lambda: "Retrying in" in status(app))
+            text = status(app)
+            assert "Attempt 1 of 3" in text and "rate limited (429)" in text
+            assert "the provider asks to wait 30 s" in text
+            first = text
+            await until(pilot, lambda: status(app) != first)  # it counts down every second
+            assert "Retrying in 2" in status(app) or "Retrying in 28" in status(app)
+            await pilot.press("r")  # retry now
+            await until(pilot, lambda: "OK in" in status(app), timeout=5)
+
+        drive(app, steps)
+        assert srv.count == 2
+
+
+def test_test_pane_cancel_during_wait_and_during_stream(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", FAIL)
+    with FaultServer() as srv:
+        srv.push(rate_limited(30))
+        app = SettingsApp(_server_config(tmp_path, srv.url), store=SecretStore(),
+                          environ={"LLM_API_KEY": CANARY})
+
+        async def steps(pilot: Any) -> None:
+            await pilot.press("f6")
+            await until(pilot, lambda: "Retrying in" in status(app))
+            await pilot.press("escape")
+            await until(pilot, lambda: status(app) == "Cancelled.")
+            await pilot.pause(0.3)
+            assert srv.count == 1  # no retry after a cancel
+            srv.push(ok(*(["a"] * 400), token_delay=0.02))
+            await pilot.press("f6")
+            await until(pilot, lambda: len(app.query_one(LiveTestPanel).answer) >= 5)
+            await pilot.press("escape")
+            await until(pilot, lambda: status(app) == "Cancelled.")
+            kept = app.query_one(LiveTestPanel).answer
+            await pilot.pause(0.3)
+            assert app.query_one(LiveTestPanel).answer == kept  # the stream stopped
+            assert 5 <= len(kept) < 400
+
+        drive(app, steps)
+
+
+def test_test_pane_names_a_cut_stream_and_keeps_the_partial_answer(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", FAIL)
+    with FaultServer() as srv:
+        srv.push(cut(after=2, tokens=("one ", "two ", "three ", "four ")))
+        app = SettingsApp(_server_config(tmp_path, srv.url, attempts=1), store=SecretStore(),
+                          environ={"LLM_API_KEY": CANARY})
+
+        async def steps(pilot: Any) -> None:
+            await pilot.press("f6")
+            await until(pilot, lambda: status(app).startswith("✗"))
+            assert app.query_one(LiveTestPanel).answer.startswith("one two")
+            md = app.query_one("#test-answer", Markdown)
+            assert md.source.startswith("one two")
+
+        drive(app, steps)
