@@ -18,6 +18,9 @@ from textual.message import Message
 from textual.widgets import Button, Markdown, ProgressBar, Static
 
 
+FLUSH_S = 0.08  # the answer is redrawn at most this often while it streams
+
+
 class LiveTestPanel(Vertical, can_focus=True):
     """Run a live test on demand; Esc cancels at once, R retries now during a wait."""
 
@@ -99,6 +102,8 @@ class LiveTestPanel(Vertical, can_focus=True):
         md = self.query_one("#test-answer", Markdown)
         stream = Markdown.get_stream(md)
         bar = self.query_one("#test-wait", ProgressBar)
+        loop = asyncio.get_running_loop()
+        pending, flushed = "", 0.0
         try:
             async for ev in L.run(values, unsaved=unsaved, retry_now=self._retry_now):
                 if isinstance(ev, L.Started):
@@ -121,8 +126,18 @@ class LiveTestPanel(Vertical, can_focus=True):
                 elif isinstance(ev, L.Token):
                     if not ev.reasoning:
                         self.answer += ev.text
-                        await stream.write(ev.text)
-                elif isinstance(ev, L.Done):
+                        pending += ev.text
+                    # Redraw at most every FLUSH_S: a fast stream would otherwise re-layout
+                    # the screen for every token and stall the UI.
+                    now = loop.time()
+                    if pending and now - flushed >= FLUSH_S:
+                        await stream.write(pending)
+                        pending, flushed = "", now
+                    await asyncio.sleep(0)  # buffered chunks arrive without a pause
+                elif isinstance(ev, L.Done | L.Failed) and pending:
+                    await stream.write(pending)
+                    pending = ""
+                if isinstance(ev, L.Done):
                     await stream.stop()
                     bar.add_class("hidden")
                     self._ended(True, "✓ " + ev.summary())
@@ -134,6 +149,8 @@ class LiveTestPanel(Vertical, can_focus=True):
                         text += "\n(the partial answer above was kept)"
                     self._ended(False, text)
         finally:
+            if pending:  # cancelled mid-stream: show what had arrived
+                await stream.write(pending)
             await stream.stop()
             self._retry_now = None
 
