@@ -17,7 +17,6 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Markdown, ProgressBar, Static
 
-
 FLUSH_S = 0.08  # the answer is redrawn at most this often while it streams
 
 
