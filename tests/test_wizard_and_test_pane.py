@@ -25,7 +25,7 @@ def drive(app: SettingsApp, steps: Callable[[Any], Awaitable[None]],
           size: tuple[int, int] = (80, 24)) -> None:
     async def main() -> None:
         async with app.run_test(size=size) as pilot:
-            await pilot.pause()
+            await until(pilot, lambda: app.health is not None)  # first checks done
             await steps(pilot)
     asyncio.run(main())
 
@@ -54,7 +54,8 @@ def test_wizard_local_server_end_to_end_keeps_the_rest_of_the_file(
         app = SettingsApp(cfg, store=SecretStore(), environ={})
 
         async def steps(pilot: Any) -> None:
-            await until(pilot, lambda: isinstance(app.screen, SetupWizard))  # first run
+            await until(pilot, lambda: isinstance(app.screen, SetupWizard)
+                        and bool(app.screen.query("#providers")))  # first run
             wiz = app.screen
             ol = wiz.query_one("#providers", OptionList)
             ol.highlighted = ol.get_option_index("vllm")
@@ -91,7 +92,8 @@ def test_wizard_catalog_provider_key_to_keyring(tmp_path: Path,
     app = SettingsApp(cfg, store=SecretStore(), environ={})
 
     async def steps(pilot: Any) -> None:
-        await until(pilot, lambda: isinstance(app.screen, SetupWizard))
+        await until(pilot, lambda: isinstance(app.screen, SetupWizard)
+                    and bool(app.screen.query("#providers")))
         wiz = app.screen
         ol = wiz.query_one("#providers", OptionList)
         ol.highlighted = ol.get_option_index("openai")
@@ -241,3 +243,44 @@ def test_test_pane_names_a_cut_stream_and_keeps_the_partial_answer(
             assert md.source.startswith("one two")
 
         drive(app, steps)
+
+
+# -- fetch models ------------------------------------------------------------------------
+def test_f4_lists_what_an_openai_compatible_server_serves(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", FAIL)
+    from tui.widgets import PickerScreen
+
+    with FaultServer(models=("qwen2.5-coder", "llama3.1")) as srv:
+        app = SettingsApp(_server_config(tmp_path, srv.url), store=SecretStore(),
+                          environ={"LLM_API_KEY": CANARY})
+
+        async def steps(pilot: Any) -> None:
+            await pilot.press("f4")
+            await until(pilot, lambda: isinstance(app.screen, PickerScreen))
+            results = app.screen.query_one("#results", OptionList)
+            await until(pilot, lambda: results.option_count == 2)
+            await pilot.press(*"coder", "enter")
+            await until(pilot, lambda: not isinstance(app.screen, PickerScreen))
+            assert app.draft.texts["model"] == "openai/qwen2.5-coder"
+
+        drive(app, steps)
+
+
+def test_f4_says_when_the_server_cannot_be_reached(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", FAIL)
+    from tui.widgets import PickerScreen
+
+    with FaultServer() as srv:
+        url = srv.url
+    app = SettingsApp(_server_config(tmp_path, url), store=SecretStore(), environ={})
+    seen: list[str] = []
+
+    async def steps(pilot: Any) -> None:
+        app.notify = lambda message, **kw: seen.append(message)  # type: ignore[method-assign]
+        await pilot.press("f4")
+        await until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        assert any("cannot reach" in m and "is the server running" in m for m in seen), seen
+
+    drive(app, steps)

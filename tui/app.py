@@ -157,7 +157,8 @@ class SettingsApp(App[None]):
     def refresh_title(self) -> None:
         group = S.group_label(self.group)
         dirty = "  ● unsaved" if self.draft is not None and self.draft.dirty else ""
-        self.query_one("#title-bar", Static).update(f"llm-settings  {self.path}  {group}{dirty}")
+        # The group and the unsaved mark first: a long path is what gets cut at 80 columns.
+        show(self.query_one("#title-bar", Static), f"llm-settings  {group}{dirty}  {self.path}")
         self.sub_title = f"{self.path} {group}"
 
     def refresh_row(self, row: FieldRow, errors: Mapping[str, str]) -> None:
@@ -207,11 +208,11 @@ class SettingsApp(App[None]):
         info = self.query_one("#model-info", Static)
         found = C.find(model) if model else None
         if found is None:
-            info.update("Any LiteLLM model string works (provider/model)." if model else
-                        "No model set: pick one with F4.")
+            show(info, "Any LiteLLM model string works (provider/model)." if model else
+                 "No model set: pick one with F4.")
             return
-        info.update(f"{C.summary(found)}\n⚠ OpenHands sends many requests per task: set a "
-                    "budget below and a spending limit with your provider.")
+        show(info, f"{C.summary(found)}\n⚠ OpenHands sends many requests per task: set a "
+                   "budget below and a spending limit with your provider.")
 
     def refresh_schedule(self) -> None:
         if self.draft is None:
@@ -222,9 +223,10 @@ class SettingsApp(App[None]):
                                      v["retry_max_wait"], v["retry_multiplier"])
         except (TypeError, ValueError):
             return
-        text = ", ".join(f"{w:g} s" for w in waits) or "no retry"
-        self.query_one("#schedule", Static).update(
-            f"{v['num_retries']} attempts: waits {text} (total {sum(waits):g} s)")
+        text = ", ".join(f"{w:g} s" for w in waits)
+        show(self.query_one("#schedule", Static),
+             f"{v['num_retries']} attempts: waits {text} (total {sum(waits):g} s)" if waits
+             else "1 attempt: no retry")
 
     # -- editing ---------------------------------------------------------------------------
     @on(FieldRow.Edited)
@@ -267,7 +269,7 @@ class SettingsApp(App[None]):
         text = preset.guide if preset else ""
         if preset and preset.warning:
             text += f"\n⚠ {preset.warning}"
-        self.query_one("#provider-guide", Static).update(text)
+        show(self.query_one("#provider-guide", Static), text)
 
     @on(Select.Changed, "#provider")
     def _provider_changed(self, event: Select.Changed) -> None:
@@ -394,27 +396,61 @@ class SettingsApp(App[None]):
         self.push_screen(HelpScreen())
 
     def action_pick_model(self) -> None:
+        """F4: the model picker — the server's own models for an OpenAI-compatible base URL,
+        the embedding models when the embedding field has focus, else the chat catalog."""
         if self.draft is None:
             return
-        provider = self.query_one("#provider", Select).value
+        focused = self.focused
+        row = next((a for a in (focused.ancestors if focused else [])
+                    if isinstance(a, FieldRow)), None)
+        if row is not None and row.field.name == "embedding_model":
+            self.open_picker("embedding_model", "Embedding model", C.embedding_models())
+            return
+        values = self.draft.effective()[0]
+        preset = C.preset_for(C.provider_choice(values.get("model"), values.get("base_url"),
+                                                values.get("custom_llm_provider")))
+        compatible = preset is None or preset.models_from == "server" or preset.prefix in (
+            "openai/", "litellm_proxy/")
+        if values.get("base_url") and compatible:
+            self.notify(f"Asking {values['base_url']} for its models…")
+            self.fetch_models(values["base_url"], values.get("api_key"),
+                              preset.prefix if preset else "openai/")
+            return
+        self.open_picker("model", "LLM Model — type to search the catalog", C.chat_models(),
+                         provider=str(self.query_one("#provider", Select).value))
 
-        def items() -> list[Any]:
-            return C.chat_models()
+    def open_picker(self, field: str, title: str, models: list[Any],
+                    provider: str | None = None) -> None:
+        """A fuzzy picker over catalog models (or plain names) that sets ``field``."""
 
-        def search(query: str, models: list[Any]) -> list[tuple[str, str]]:
-            q = query or ""
-            if not q and isinstance(provider, str):
-                models = [m for m in models if m.provider == provider] or models
-            return [(m.id, model_line(m)) for m, _score, _pos in C.search(q, models,
-                                                                         limit=200)]
+        def search(query: str, items: list[Any]) -> list[tuple[str, str]]:
+            if items and isinstance(items[0], str):
+                return [(n, n) for n in items if query.lower() in n.lower()]
+            if not query and provider:
+                items = [m for m in items if m.provider == provider] or items
+            return [(m.id, model_line(m)) for m, _s, _p in C.search(query, items, limit=200)]
 
         def picked(model_id: str | None) -> None:
             if model_id:
-                self.set_field("model", model_id)
-                self.sync_provider()
+                self.set_field(field, model_id)
+                if field == "model":
+                    self.sync_provider()
 
-        self.push_screen(PickerScreen("LLM Model — type to search the catalog", items, search),
-                         picked)
+        self.push_screen(PickerScreen(title, lambda: models, search), picked)
+
+    @work(thread=True, exclusive=True, group="fetch", exit_on_error=False)
+    def fetch_models(self, base_url: str, key: str | None, prefix: str) -> None:
+        try:
+            names = C.fetch_models(base_url, key)
+        except C.FetchError as e:
+            self.call_from_thread(self.notify, f"{e} Showing the catalog instead.",
+                                  title="Fetch models", severity="warning", timeout=8)
+            self.call_from_thread(self.open_picker, "model", "LLM Model — catalog",
+                                  C.chat_models())
+            return
+        ids = [prefix + n for n in names]
+        self.call_from_thread(self.open_picker, "model",
+                              f"LLM Model — {len(ids)} served by {base_url}", ids)
 
     def action_save(self) -> None:
         if self.draft is None:
@@ -585,6 +621,12 @@ class SettingsApp(App[None]):
         yield SystemCommand("Setup wizard", "Provider, model, key, test, save — step by step",
                             self.action_setup)
         yield SystemCommand("Help", "Keys and where keys are stored (F1)", self.action_help)
+
+
+def show(widget: Static, text: str) -> None:
+    """Update a Static only when its text changes: every update lays the screen out again."""
+    if widget.content != text:
+        widget.update(text)
 
 
 def model_line(m: C.Model) -> str:
