@@ -312,3 +312,58 @@ def test_exec_passes_key_without_disk_or_argv(run: Run, template: Path, tmp_path
     assert code.returncode == 7
     missing = run("--config", str(template), "exec", "--", "no-such-command-xyz")
     assert missing.returncode == 1 and "cannot run 'no-such-command-xyz'" in missing.stderr
+
+
+def test_prompted_key_is_not_echoed(keyring_session: dict[str, str], template: Path) -> None:
+    """`set api_key` on a terminal prompts without echo; the key never shows on screen."""
+    import pty
+    import select
+
+    env = _clean_env({**os.environ, **keyring_session})
+    pid, fd = pty.fork()
+    if pid == 0:  # child: the real console script on a terminal
+        os.execve(str(BIN), [str(BIN), "--config", str(template), "set", "api_key"], env)
+    seen = b""
+
+    def read_until(marker: bytes, timeout: float = 15) -> None:
+        nonlocal seen
+        import time
+
+        end = time.monotonic() + timeout
+        while marker not in seen and time.monotonic() < end:
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if ready:
+                try:
+                    seen += os.read(fd, 4096)
+                except OSError:
+                    return
+
+    read_until(b"API Key")
+    os.write(fd, CANARY.encode() + b"\n")
+    read_until(b"stored in the keyring")
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0, seen
+    assert CANARY.encode() not in seen
+    assert keyring_get(keyring_session, "openai") == "canary"
+
+
+def test_aws_secret_goes_to_keyring_and_reaches_exec(run: Run, template: Path,
+                                                     keyring_session: dict[str, str]) -> None:
+    run("--config", str(template), "set", "model", "bedrock/anthropic.claude-3-7-sonnet")
+    p = run("--config", str(template), "set", "aws_secret_access_key", "-", input=CANARY)
+    assert p.returncode == 0, p.stderr
+    assert keyring_get(keyring_session, "aws_secret_access_key:bedrock") == "canary"
+    assert CANARY not in template.read_text()
+    probe = f"import os; print(os.environ.get('LLM_AWS_SECRET_ACCESS_KEY') == {CANARY!r})"
+    e = run("--config", str(template), "exec", "--", sys.executable, "-c", probe)
+    assert e.stdout.strip() == "True"
+
+
+def test_budget_is_written_to_core(run: Run, template: Path) -> None:
+    p = run("--config", str(template), "set", "max_budget_per_task", "5")
+    assert p.returncode == 0, p.stderr
+    lines = template.read_text().splitlines()
+    i = lines.index("max_budget_per_task = 5")
+    assert lines[i - 1] == "#max_budget_per_task = 0.0"  # in [core], after its twin
+    assert "in [core]" in p.stderr
