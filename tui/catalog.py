@@ -981,6 +981,9 @@ _LOOPBACK = ("localhost", "127.0.0.1", "::1")
 _MAX_BODY = 16 * 1024 * 1024
 
 
+_PROXY_AUTH = "no_db_connection"  # a LiteLLM proxy without a database: not its master key
+
+
 class _Fatal(FetchError):
     """A failure that another path on the same server would repeat."""
 
@@ -1048,7 +1051,8 @@ def _get_json(url: str, base: str, api_key: str | None, timeout: float, loopback
             body = resp.read(_MAX_BODY)
             ctype = resp.headers.get("Content-Type", "")
     except urllib.error.HTTPError as e:
-        if e.code in (401, 403):
+        detail = e.read(4096).decode("utf-8", "replace") if e.fp else ""
+        if e.code in (401, 403) or (e.code == 400 and _PROXY_AUTH in detail):
             if api_key:
                 raise _Fatal(f"{url} rejected the API key (HTTP {e.code}): check the key") from None
             raise _Fatal(f"{url} needs an API key (HTTP {e.code})") from None

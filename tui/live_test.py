@@ -529,7 +529,9 @@ def _provider_message(chain: list[BaseException]) -> str:
         if type(e).__module__.startswith("openai") and hasattr(e, "status_code"):
             body = getattr(e, "body", None)
             if isinstance(body, dict):
-                msg = body.get("message") or (body.get("error") or {}).get("message")
+                err = body.get("error")
+                msg = (body.get("message") or (err.get("message") if isinstance(err, dict)
+                                               else err) or body.get("detail"))  # FastAPI
                 if isinstance(msg, str) and msg:
                     return msg
             return re.sub(r"^Error code: \d+ - ", "", str(e))
@@ -683,6 +685,12 @@ def _classify(exc: BaseException, ctx: _Context, got_text: bool) -> _Cause:
     return _classify_status(status, chain, raw, ctx)
 
 
+# A LiteLLM proxy with no database answers any key but its master key with this 400.
+_PROXY_AUTH = re.compile(r"no connected db|no_db_connection|authentication error", re.I)
+# ... and an unknown model name with this one.
+_BAD_MODEL_NAME = re.compile(r"invalid model name passed", re.I)
+
+
 def _classify_status(status: int, chain: list[BaseException], raw: str, ctx: _Context
                      ) -> _Cause:
     """A failure the server answered with an HTTP status."""
@@ -715,6 +723,14 @@ def _classify_status(status: int, chain: list[BaseException], raw: str, ctx: _Co
                       "retry_max_wait, or check the plan's rate limits.", retry=True,
                       status=status, retry_after=_retry_after(chain),
                       short="rate limited (429)")
+    if status == 400 and _PROXY_AUTH.search(raw):
+        return _Cause("auth", f"the API key was rejected by {where} (400: {raw})",
+                      "A LiteLLM proxy without a database accepts only its master key: use "
+                      "it (llm-settings set api_key) or connect the proxy to its database.",
+                      status=status)
+    if status == 400 and _BAD_MODEL_NAME.search(raw):
+        return _Cause("model_not_found", f"model {ctx.model!r} was not found at {where}"
+                      f"{said}", _model_advice(ctx), status=status)
     if status in (400, 413, 422):
         if _has(chain, "ContextWindowExceededError") or _CONTEXT.search(raw):
             sent = ctx.kwargs.get("max_tokens") or ctx.kwargs.get("max_completion_tokens")
