@@ -16,7 +16,9 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.lazy import Lazy
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import (
     Button,
     Footer,
@@ -77,6 +79,7 @@ class SettingsApp(App[None]):
         self.load_error: str | None = None
         self.health: KeyringHealth | None = None
         self.provider_options: list[tuple[str, str]] = []
+        self.catalog_ready = False
         self._load()
 
     # -- data ------------------------------------------------------------------------------
@@ -116,20 +119,24 @@ class SettingsApp(App[None]):
                 yield Tick("Store the key in config.toml (plaintext, 0600)",
                            id="insecure", classes="hidden")
                 yield self._row("max_budget_per_task", "s")
-            with TabPane("Advanced", id="advanced"), VerticalScroll(classes="pane"):
-                for group in F.GROUPS:
-                    names = [f.name for f in F.FIELDS if f.group == group]
-                    if group == "Model":
-                        names = list(ADVANCED_FIRST) + [n for n in names
-                                                        if n not in ADVANCED_FIRST]
-                    yield Label(group, classes="group-title")
-                    if group == "Retries":
-                        yield Static("", id="schedule", classes="field-note", markup=False)
-                    for name in names:
-                        yield self._row(name, "a", label=ADVANCED_LABELS.get(name))
+            with TabPane("Advanced", id="advanced"):
+                # Mounted after the first screen is drawn: it is the biggest part of the app.
+                yield Lazy(AdvancedPane(*self._advanced_rows(), classes="pane"))
             with TabPane("Test", id="test"):
                 yield LiveTestPanel(self.draft.effective, id="test-panel")
         yield Footer()
+
+    def _advanced_rows(self) -> Iterable[Widget]:
+        """Custom Model, Base URL, API Key, API Version, then every other field by group."""
+        for group in F.GROUPS:
+            names = [f.name for f in F.FIELDS if f.group == group]
+            if group == "Model":
+                names = list(ADVANCED_FIRST) + [n for n in names if n not in ADVANCED_FIRST]
+            yield Label(group, classes="group-title")
+            if group == "Retries":
+                yield Static("", id="schedule", classes="field-note", markup=False)
+            for name in names:
+                yield self._row(name, "a", label=ADVANCED_LABELS.get(name))
 
     def _row(self, name: str, prefix: str, label: str | None = None) -> FieldRow:
         assert self.draft is not None
@@ -139,9 +146,9 @@ class SettingsApp(App[None]):
 
     def on_mount(self) -> None:
         self.refresh_all()
-        if self.draft is not None:
-            self.check_keyring()
-            self.load_catalog()
+        if self.draft is not None:  # slow imports and I/O wait until the screen is drawn
+            self.call_after_refresh(self.check_keyring)
+            self.call_after_refresh(self.load_catalog)
 
     # -- refresh ---------------------------------------------------------------------------
     def refresh_all(self) -> None:
@@ -186,14 +193,16 @@ class SettingsApp(App[None]):
         env_value = self.environ.get(f.env)
         if env_value:
             return f"from {f.env} in the environment (wins over the keyring)"
-        if self.health is None:
+        if v.source.kind == "keyring":
+            state = f"stored in the keyring ({v.source.detail}) · empty field keeps it"
+        elif v.is_set:  # said first: with no keyring too, the user must see the key is kept
+            state = f"plaintext in config.toml ({v.source.detail}) · empty field keeps it"
+            if self.health is not None and not self.health.usable:
+                state += " · no usable keyring"
+        elif self.health is None:
             state = "checking the keyring…"
         elif not self.health.usable:
             state = self.health.problem or "no usable keyring"
-        elif v.source.kind == "keyring":
-            state = f"stored in the keyring ({v.source.detail}) · empty field keeps it"
-        elif v.is_set:
-            state = f"plaintext in config.toml ({v.source.detail})"
         else:
             state = "not set"
         if v.is_set and v.source.kind in ("file", "inherited") and self.health \
@@ -206,7 +215,9 @@ class SettingsApp(App[None]):
             return
         model = self.draft.values().get("model") or ""
         info = self.query_one("#model-info", Static)
-        found = C.find(model) if model else None
+        found = C.find(model) if model and self.catalog_ready else None
+        if found is None and model and not self.catalog_ready:
+            return  # shown once the catalog is loaded, off the UI thread
         if found is None:
             show(info, "Any LiteLLM model string works (provider/model)." if model else
                  "No model set: pick one with F4.")
@@ -224,9 +235,9 @@ class SettingsApp(App[None]):
         except (TypeError, ValueError):
             return
         text = ", ".join(f"{w:g} s" for w in waits)
-        show(self.query_one("#schedule", Static),
-             f"{v['num_retries']} attempts: waits {text} (total {sum(waits):g} s)" if waits
-             else "1 attempt: no retry")
+        for widget in self.query("#schedule").results(Static):  # absent until mounted
+            show(widget, f"{v['num_retries']} attempts: waits {text} (total {sum(waits):g} s)"
+                 if waits else "1 attempt: no retry")
 
     # -- editing ---------------------------------------------------------------------------
     @on(FieldRow.Edited)
@@ -353,6 +364,7 @@ class SettingsApp(App[None]):
 
     def _catalog_loaded(self, providers: list[Any]) -> None:
         select = self.query_one("#provider", Select)
+        self.catalog_ready = True
         self.provider_options = [(p.name, p.id) for p in providers]
         select.set_options(self.provider_options)
         self.sync_provider()
@@ -484,7 +496,8 @@ class SettingsApp(App[None]):
                 return
 
     @work(thread=True, exclusive=True, group="save", exit_on_error=False)
-    def do_save(self, then_quit: bool = False) -> None:
+    def do_save(self, then_quit: bool = False, then: Any = None) -> None:
+        """Save off the UI thread; then quit, or run ``then()`` (e.g. a group switch)."""
         assert self.draft is not None
         try:
             done = self.draft.save(self.store)
@@ -496,12 +509,15 @@ class SettingsApp(App[None]):
             self.call_from_thread(self.notify, str(e), title="Not saved", severity="error",
                                   timeout=10)
             return
-        self.call_from_thread(self._saved, done, then_quit)
+        self.call_from_thread(self._saved, done, then_quit, then)
 
-    def _saved(self, done: list[str], then_quit: bool) -> None:
+    def _saved(self, done: list[str], then_quit: bool, then: Any = None) -> None:
         self.notify("\n".join(done) or "Saved.", title="Saved")
         if then_quit:
             self.exit()
+            return
+        if then is not None:
+            then()
             return
         self.rebuild()
 
@@ -516,6 +532,8 @@ class SettingsApp(App[None]):
         for row in self.query(FieldRow):
             row.set_text(self.draft.texts[row.field.name])
             row.set_placeholder(self.draft.fallback_text(row.field.name))
+        for tick in self.query("#insecure"):  # the opt-in is per save: show it cleared too
+            tick.value = self.draft.insecure_storage  # type: ignore[attr-defined]
         self.sync_provider()
         self.refresh_all()
 
@@ -584,7 +602,7 @@ class SettingsApp(App[None]):
                 self.draft.reset()  # type: ignore[union-attr]
                 then()
             elif choice == "save":
-                self.do_save()
+                self.do_save(then=then)  # the switch happens once the save succeeded
 
         self.push_screen(ChoiceScreen("Unsaved changes", body,
                                       [("save", "Save", "primary"),
@@ -627,6 +645,13 @@ def show(widget: Static, text: str) -> None:
     """Update a Static only when its text changes: every update lays the screen out again."""
     if widget.content != text:
         widget.update(text)
+
+
+class AdvancedPane(VerticalScroll):
+    """Every registry field, by group; mounted lazily, then brought up to date."""
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self.app.refresh_all)  # type: ignore[attr-defined]
 
 
 def model_line(m: C.Model) -> str:

@@ -63,12 +63,16 @@ class FieldRow(Vertical):
         return widget.value
 
     def set_text(self, text: str) -> None:
-        """Change the shown value without the user typing (e.g. a preset)."""
+        """Change the shown value without the user typing (e.g. a preset, the same field on
+        the other pane). Posts no Edited: an echo arriving after more keys were typed would
+        put the older text back."""
         widget = self.query_one("#input")
         if isinstance(widget, Select):
-            widget.value = text if text else Select.NULL
+            with widget.prevent(Select.Changed):
+                widget.value = text if text else Select.NULL
         elif isinstance(widget, Input) and widget.value != text:
-            widget.value = text
+            with widget.prevent(Input.Changed):
+                widget.value = text
 
     def set_placeholder(self, text: str) -> None:
         widget = self.query_one("#input")
@@ -81,10 +85,9 @@ class FieldRow(Vertical):
         """The line under the input: the error (marked for no-colour terminals) or the note."""
         self.note = note
         widget = self.query_one(".field-note", Static)
-        if error:
-            widget.update(f"✗ {error}")
-        else:
-            widget.update(note)
+        text = f"✗ {error}" if error else note
+        if widget.content != text:  # an update re-lays out the whole screen: only on change
+            widget.update(text)
         widget.set_class(bool(error), "-error")
         self.set_class(bool(error), "-invalid")
 
@@ -226,28 +229,34 @@ class TextScreen(ModalScreen[str | None]):
 
 HELP = """\
 Keys
-  ctrl+s   save (shows what changes first)      F1      this help
-  F2       Settings pane    F3  Advanced pane   F5      Test pane
-  F6       run the live test (Esc cancels, R retries now during a wait)
-  F4       pick a model from the catalog        ctrl+g  switch or create a group
-  ctrl+p   command palette                      ctrl+r  reload config.toml from disk
+  ctrl+s          save (shows what changes first)
+  F1              this help
+  F2 / F3 / F5    Settings / Advanced / Test pane
+  F4              pick a model from the catalog
+  F6              live test: Esc cancels, R retries now during a wait
+  ctrl+g          switch or create a group
+  ctrl+p          command palette
+  ctrl+r          reload config.toml from disk
   ctrl+q or F10   quit (asks when there are unsaved changes)
-  Tab / shift+Tab move between fields; Esc closes a dialog.
+  Tab, shift+Tab  move between fields; Esc closes a dialog
 
 Where the API key comes from, first match wins
-  1. LLM_API_KEY in the environment   2. the OS keyring (service llm-settings)
+  1. LLM_API_KEY in the environment
+  2. the OS keyring (service llm-settings)
   3. a plaintext api_key in config.toml (only if you opted in)
-An empty API Key field keeps the stored key: nothing is erased by pressing Enter.
+An empty API Key field keeps the stored key: nothing is erased by
+pressing Enter.
 
 Empty field = not set in this group: the value shown in grey applies
-(inherited from [llm], or the default). A value set by an LLM_* environment
-variable wins over the file; the field says so.
+(inherited from [llm], or the default). A value set by an LLM_*
+environment variable wins over the file; the field says so.
 
 Over SSH
-  No D-Bus session means no keyring: set LLM_API_KEY, run inside dbus-run-session,
-  or store the key in config.toml (plaintext, mode 0600) from the API Key field.
-  TEXTUAL_COLOR_SYSTEM=standard and TEXTUAL_ANIMATIONS=none help slow links;
-  NO_COLOR=1 is honoured.
+  No D-Bus session means no keyring: set LLM_API_KEY, run inside
+  dbus-run-session, or store the key in config.toml (plaintext,
+  mode 0600) from the API Key field.
+  TEXTUAL_COLOR_SYSTEM=standard and TEXTUAL_ANIMATIONS=none help
+  slow links; NO_COLOR=1 is honoured.
 """
 
 

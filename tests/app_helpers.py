@@ -1,0 +1,169 @@
+"""Helpers for the Pilot and snapshot tests of the Textual app (tests/test_app.py, ...).
+
+Deterministic by construction: a fixed terminal size, no animations, every worker (keyring
+check, catalog load, save) waited for before anything is asserted, and for screenshots no
+cursor blink (:func:`still_cursors`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import io
+import shutil
+from collections.abc import Callable, Coroutine, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from rich.console import Console
+from textual import events
+from textual.keys import _character_to_key
+from textual.pilot import Pilot
+from textual.widgets import Input, Select, Static
+
+from tui.app import SettingsApp
+from tui.secrets import SecretStore
+from tui.widgets import FieldRow
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / \
+    "openhands-config.template.toml"
+if not TEMPLATE.is_file():  # the work tree is not always beside shared/
+    TEMPLATE = Path("/work/shared/fixtures/openhands-config.template.toml")
+
+SIZE = (80, 24)
+
+_T = TypeVar("_T")
+
+
+def run(fn: Callable[..., Coroutine[Any, Any, _T]]) -> Callable[..., _T]:
+    """Run an ``async def`` test with asyncio.run (no pytest async plugin needed)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> _T:
+        return asyncio.run(fn(*args, **kwargs))
+
+    return wrapper
+
+
+def template_copy(directory: Path, name: str = "config.toml") -> Path:
+    """A copy of OpenHands' config.template.toml in ``directory``."""
+    path = directory / name
+    shutil.copyfile(TEMPLATE, path)
+    return path
+
+
+def make_app(path: Path, group: str | None = None,
+             environ: Mapping[str, str] | None = None) -> SettingsApp:
+    """The real app on ``path``, with its own SecretStore and environment; no animations."""
+    app = SettingsApp(path, group=group, store=SecretStore(), environ=dict(environ or {}))
+    app.animation_level = "none"
+    return app
+
+
+# -- waiting ----------------------------------------------------------------------------
+def still_cursors(app: SettingsApp) -> None:
+    """Stop every Input's cursor blink (cursor left drawn): screenshots become stable."""
+    for screen in app.screen_stack:
+        for widget in screen.query(Input):
+            widget.cursor_blink = False
+
+
+async def settle(pilot: Pilot) -> None:
+    """Wait until the app is idle: messages handled, workers (keyring check, catalog load,
+    save) finished, and what they scheduled handled too. Each pause walks every widget, so
+    no more of them than needed."""
+    app = pilot.app
+    await pilot.pause()
+    for _ in range(10):
+        if all(w.is_finished for w in app.workers):
+            return
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    raise AssertionError("workers still running after 10 rounds")
+
+
+async def wait_until(pilot: Pilot, check: Callable[[], bool], what: str,
+                     timeout: float = 5.0) -> None:
+    """Pause until ``check()`` is true (e.g. a screen was pushed); fail after ``timeout``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not check():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.02)
+        await pilot.app.workers.wait_for_complete()
+
+
+# -- reading the screen -----------------------------------------------------------------
+def screen_text(app: SettingsApp) -> str:
+    """What the terminal shows now, as plain text (the top screen over the ones below)."""
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
+                      color_system=None, record=True, legacy_windows=False, safe_box=False)
+    console.print(app.screen._compositor.render_update(
+        full=True, screen_stack=app._background_screens))
+    return console.export_text()
+
+
+def notifications(app: SettingsApp) -> list[str]:
+    """Title and message of every notification posted so far (shown or expired)."""
+    return [f"{n.title}: {n.message}" if n.title else n.message
+            for n in app._notifications]
+
+
+def row(app: SettingsApp, name: str, pane: str = "a") -> FieldRow:
+    """The FieldRow of field ``name`` on the Settings ("s") or Advanced ("a") pane."""
+    return app.query_one(f"#{pane}-{name}", FieldRow)
+
+
+def note(app: SettingsApp, name: str, pane: str = "a") -> str:
+    """The note (or error) line under a field."""
+    return str(row(app, name, pane).query_one(".field-note", Static).render())
+
+
+def field_input(app: SettingsApp, name: str, pane: str = "a") -> Input:
+    widget = row(app, name, pane).query_one("#input")
+    assert isinstance(widget, Input), f"{name} is not an Input"
+    return widget
+
+
+def field_select(app: SettingsApp, name: str, pane: str = "a") -> Select:
+    widget = row(app, name, pane).query_one("#input")
+    assert isinstance(widget, Select), f"{name} is not a Select"
+    return widget
+
+
+async def type_into(pilot: Pilot, name: str, text: str, pane: str = "a",
+                    clear: bool = True, paste: bool = False) -> None:
+    """Focus a field's input (switching to its pane) and type ``text`` as a fast typist
+    would: one Key event per character, sent without waiting for the app in between (Pilot's
+    press() idles >= 40 ms per key); ``paste``: paste it in one go, as from the clipboard."""
+    app = pilot.app
+    assert isinstance(app, SettingsApp)
+    app.action_pane("settings" if pane == "s" else "advanced")
+    await pilot.pause()  # the pane laid out first: scrolling to the field is then exact
+    widget = field_input(app, name, pane)
+    widget.focus()
+    widget.scroll_visible(animate=False)
+    await pilot.pause()
+    if clear and widget.value:
+        await pilot.press("end", "shift+home", "backspace")
+    elif widget.value:
+        await pilot.press("end")
+    want = widget.value + text
+    if paste:
+        widget.post_message(events.Paste(text))
+    else:
+        for char in text:  # printable keys only: the app handles them in order
+            key = char if char.isalnum() else _character_to_key(char)
+            app.post_message(events.Key(key, char))
+    await wait_until(pilot, lambda: widget.value == want, f"{text!r} typed")
+    await pilot.pause()  # idle: the edit reached the app, the other pane, the notes
+
+
+async def choose(pilot: Pilot, button: str) -> None:
+    """Press a dialog button by its id (as a click would)."""
+    await pilot.click(f"#{button}")
+    await settle(pilot)
+
+
