@@ -18,6 +18,7 @@ under 60 MB.
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
 import fcntl
 import json
@@ -183,6 +184,9 @@ def main() -> int:
     if args.probe:
         probe(args.probe)
         return 0
+    # An installed package has its bytecode compiled (pip does it); so does this checkout here,
+    # even where PYTHONDONTWRITEBYTECODE would make every run compile the sources again.
+    compileall.compile_dir(ROOT / "tui", quiet=1)
     env = {k: v for k, v in os.environ.items() if not k.startswith("LLM_")}
     env.update(TERM="xterm-256color", LITELLM_LOCAL_MODEL_COST_MAP="True",
                TEXTUAL_ANIMATIONS="none")

@@ -35,7 +35,6 @@ from tui import settings as S
 from tui.config_file import ConfigChangedError, ConfigError, ConfigFile
 from tui.draft import Draft
 from tui.secrets import KeyringHealth, SecretStore, SecretStoreError
-from tui.test_pane import LiveTestPanel
 from tui.widgets import ChoiceScreen, FieldRow, HelpScreen, PickerScreen, Tick
 
 # Advanced pane: OpenHands' own order first, then every other field by group.
@@ -123,7 +122,9 @@ class SettingsApp(App[None]):
                 # Mounted after the first screen is drawn: it is the biggest part of the app.
                 yield Lazy(AdvancedPane(*self._advanced_rows(), classes="pane"))
             with TabPane("Test", id="test"):
-                yield LiveTestPanel(self.draft.effective, id="test-panel")
+                # Built when first opened: it imports the Markdown renderer.
+                yield Static("F6 streams a short completion with these settings, unsaved "
+                             "edits included.", id="test-placeholder", classes="pane")
         yield Footer()
 
     def _advanced_rows(self) -> Iterable[Widget]:
@@ -375,15 +376,32 @@ class SettingsApp(App[None]):
         if self.draft is not None:
             self.query_one("#panes", TabbedContent).active = pane
 
-    def action_run_test(self) -> None:
+    async def test_panel(self) -> Any:
+        """The Test pane's panel, built on first use."""
+        from tui.test_pane import LiveTestPanel
+
+        found = self.query(LiveTestPanel)
+        if found:
+            return found.first()
+        assert self.draft is not None
+        panel = LiveTestPanel(self.draft.effective, id="test-panel")
+        await self.query_one("#test", TabPane).mount(panel)
+        await self.query_one("#test-placeholder").remove()
+        return panel
+
+    @on(TabbedContent.TabActivated, "#panes", pane="#test")
+    async def _test_opened(self) -> None:
+        await self.test_panel()
+
+    async def action_run_test(self) -> None:
         if self.draft is None:
             return
         self.action_pane("test")
-        self.query_one(LiveTestPanel).start()
+        (await self.test_panel()).start()
 
     def action_cancel_test(self) -> None:
-        if self.draft is not None:
-            self.query_one(LiveTestPanel).action_cancel()
+        for panel in self.query("#test-panel"):
+            panel.action_cancel()  # type: ignore[attr-defined]
 
     def action_setup(self) -> None:
         """The setup wizard; its answers become edits of this draft, then saved."""

@@ -14,7 +14,6 @@ from typing import Any, NoReturn
 
 import click
 
-from tui import doctor as doctor_mod
 from tui import fields as F
 from tui import settings as S
 from tui.config_file import ConfigError, ConfigFile
@@ -317,6 +316,8 @@ def migrate_keys(obj: Ctx) -> None:
 @click.pass_obj
 def doctor(obj: Ctx) -> None:
     """Check config.toml the way OpenHands reads it; exit 1 if it would discard something."""
+    from tui import doctor as doctor_mod
+
     report = doctor_mod.run(obj.path, obj.group, os.environ, obj.store)
     for finding in report.findings:
         click.echo(f"{finding.level}: {finding.message}")
