@@ -229,7 +229,7 @@ class SettingsApp(App[None]):
     def refresh_schedule(self) -> None:
         if self.draft is None:
             return
-        v = self.draft.values()
+        v = self.draft.effective()[0]  # what OpenHands would use: env overrides included
         try:
             waits = F.retry_schedule(int(v["num_retries"]), v["retry_min_wait"],
                                      v["retry_max_wait"], v["retry_multiplier"])
@@ -496,7 +496,7 @@ class SettingsApp(App[None]):
         if not changes:
             self.notify("No changes to save.")
             return
-        body = "\n".join(c.line() for c in changes)
+        body = "\n".join(self.draft.summary())
         if any(F.BY_NAME[c.name].secret for c in changes):
             body += ("\n\nThe key goes to config.toml in PLAINTEXT (mode 0600)."
                      if self.draft.insecure_storage else "\n\nThe key goes to the OS keyring.")

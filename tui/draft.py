@@ -157,6 +157,17 @@ class Draft:
             changes[c.name] = f.parse(c.new) if c.new else None
         return S.plan_changes(self.cfg, self.group, changes) if changes else {}
 
+    def summary(self) -> list[str]:
+        """What a save would do, one line each: the edits, then the values written with them
+        (setting one retry field writes all four)."""
+        changes = self.changes()
+        lines = [c.line() for c in changes]
+        changed = {c.name for c in changes}
+        for (_table, name), value in self.plan().items():
+            if name not in changed:
+                lines.append(f"{name}: also written = {F.BY_NAME[name].to_text(value)}")
+        return lines
+
     def save(self, store: SecretStore | None) -> list[str]:
         """Write the file, then the keys; return what was done, one sentence each."""
         edits = self.plan()

@@ -247,7 +247,7 @@ def plan_changes(cfg: ConfigFile, group: str | None, changes: Mapping[str, Any])
             continue
         for key, val in _plan_one(cfg, group, name, value).items():
             (explicit if key[1] == name else pins)[key] = val
-    edits = {**pins, **explicit}
+    edits = {**explicit, **{k: v for k, v in pins.items() if k not in explicit}}
     merged = {n: v.value for n, v in load(cfg, group, environ={}).values.items()}
     merged.update({n: v for n, v in changes.items() if v is not None})
     for fname, reason in cross_problems(merged):
