@@ -35,9 +35,11 @@ async def one_run(url: str, cfg: Path, tokens: list[str]) -> tuple[bool, float, 
         await pilot.pause(0.3)
         ticks: list[float] = []
         app.set_interval(0.01, lambda: ticks.append(time.perf_counter()))
-        panel = app.query_one(LiveTestPanel)
         start = time.perf_counter()
         await pilot.press("f6")
+        while not app.query(LiveTestPanel):  # built when first opened
+            await asyncio.sleep(0.01)
+        panel = app.query_one(LiveTestPanel)
         while panel.running or not panel.answer:
             await asyncio.sleep(0.02)
             if time.perf_counter() - start > 120:
