@@ -11,12 +11,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import multiprocessing
 import os
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -54,6 +56,14 @@ async def one_run(url: str, cfg: Path, tokens: list[str]) -> tuple[bool, float, 
     return lossless, end - start, max(gaps), statistics.quantiles(gaps, n=100)[98]
 
 
+def _serve(conn: Any, tokens: list[str], runs: int) -> None:
+    with FaultServer() as srv:
+        for _ in range(runs):
+            srv.push(ok(*tokens))
+        conn.send(srv.url)
+        conn.recv()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tokens", type=int, default=5000)
@@ -62,14 +72,24 @@ def main() -> int:
     os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
     tokens = [f"w{i} " if i % 50 else f"w{i}\n\n" for i in range(args.tokens)]
     results = []
-    with FaultServer() as srv, tempfile.TemporaryDirectory() as tmp:
-        cfg = Path(tmp) / "config.toml"
-        cfg.write_text(f'[llm]\nmodel = "openai/test-model"\nbase_url = "{srv.url}"\n'
-                       "num_retries = 1\nretry_min_wait = 1\nretry_max_wait = 1\n"
-                       "retry_multiplier = 1\nmax_output_tokens = 8000\n")
-        for _ in range(args.runs):
-            srv.push(ok(*tokens))
-            results.append(asyncio.run(one_run(srv.url, cfg, tokens)))
+    # The server runs in its own process, as a real one would: in a thread of this process it
+    # would hold the GIL in bursts and the stalls measured would be its own.
+    parent, child = multiprocessing.Pipe()
+    server = multiprocessing.get_context("fork").Process(
+        target=_serve, args=(child, tokens, args.runs), daemon=True)
+    server.start()
+    url = parent.recv()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            cfg = Path(tmp) / "config.toml"
+            cfg.write_text(f'[llm]\nmodel = "openai/test-model"\nbase_url = "{url}"\n'
+                           "num_retries = 1\nretry_min_wait = 1\nretry_max_wait = 1\n"
+                           "retry_multiplier = 1\nmax_output_tokens = 8000\n")
+            for _ in range(args.runs):
+                results.append(asyncio.run(one_run(url, cfg, tokens)))
+    finally:
+        parent.send("stop")
+        server.join(5)
     lossless = all(r[0] for r in results)
     stall = statistics.median(r[2] for r in results)
     print(f"{args.tokens} tokens streamed into the Test pane, {args.runs} runs")
