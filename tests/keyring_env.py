@@ -90,8 +90,23 @@ class KeyringSession:
         self.stop()
 
 
-def start_keyring_session(password: str = PASSWORD, timeout: float = 10.0) -> KeyringSession:
-    """Start dbus-daemon and an unlocked gnome-keyring-daemon; wait until they answer."""
+def start_keyring_session(password: str = PASSWORD, timeout: float = 10.0,
+                          attempts: int = 3) -> KeyringSession:
+    """Start dbus-daemon and an unlocked gnome-keyring-daemon; wait until they answer.
+
+    Under load gnome-keyring now and then never creates its default collection: that start is
+    thrown away and the session started afresh, up to ``attempts`` times.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return _start_keyring_session(password, timeout)
+        except KeyringSessionError:
+            if attempt == attempts or missing_programs():
+                raise
+    raise AssertionError("unreachable")
+
+
+def _start_keyring_session(password: str, timeout: float) -> KeyringSession:
     missing = missing_programs()
     if missing:
         raise KeyringSessionError(
