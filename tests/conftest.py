@@ -27,18 +27,22 @@ from tests.keyring_env import (  # noqa: E402
 # ---------------------------------------------------------------------------- keyring
 
 
+def require_programs(what: str, missing: list[str], packages: str) -> None:
+    """Skip loudly when system programs are missing; fail instead under .ci/run."""
+    if not missing:
+        return
+    reason = f"{what} SKIPPED: {', '.join(missing)} not installed (apt-get install {packages})"
+    if os.environ.get("LLM_SETTINGS_REQUIRE_KEYRING"):  # set by .ci/run
+        pytest.fail(reason)
+    sys.__stderr__.write(f"\n{'!' * 78}\n{reason}\n{'!' * 78}\n")
+    warnings.warn(reason, pytest.PytestWarning, stacklevel=1)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def _keyring_daemons() -> Iterator[KeyringSession]:
     """One private dbus-daemon + unlocked gnome-keyring-daemon for the whole test run."""
-    missing = missing_programs()
-    if missing:
-        reason = (f"REAL KEYRING TESTS SKIPPED: {', '.join(missing)} not installed "
-                  f"(apt-get install {PACKAGES})")
-        if os.environ.get("LLM_SETTINGS_REQUIRE_KEYRING"):  # set by .ci/run
-            pytest.fail(reason)
-        sys.__stderr__.write(f"\n{'!' * 78}\n{reason}\n{'!' * 78}\n")
-        warnings.warn(reason, pytest.PytestWarning, stacklevel=1)
-        pytest.skip(reason)
+    require_programs("REAL KEYRING TESTS", missing_programs(), PACKAGES)
     session = start_keyring_session()
     try:
         yield session

@@ -19,12 +19,12 @@ import shutil
 import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import require_programs
 from tests.ssh_env import (
     PACKAGES,
     SshEnvError,
@@ -53,15 +53,7 @@ def flat(screen: str) -> str:
 @pytest.fixture(scope="module")
 def sshd() -> Iterator[SshServer]:
     """One private sshd for the module (a login takes ~0.2 s; keys are made once)."""
-    missing = missing_programs()
-    if missing:
-        reason = (f"SSH END-TO-END TEST SKIPPED: {', '.join(missing)} not installed "
-                  f"(apt-get install {PACKAGES})")
-        if os.environ.get("LLM_SETTINGS_REQUIRE_KEYRING"):  # set by .ci/run
-            pytest.fail(reason)
-        sys.__stderr__.write(f"\n{'!' * 78}\n{reason}\n{'!' * 78}\n")
-        warnings.warn(reason, pytest.PytestWarning, stacklevel=1)
-        pytest.skip(reason)
+    require_programs("SSH END-TO-END TEST", missing_programs(), PACKAGES)
     root = Path(tempfile.mkdtemp(prefix="llm-sshd-"))  # short: tmux socket, title bar
     os.chmod(root, 0o700)
     try:
