@@ -46,8 +46,10 @@ async def streams(cfg: Path, tokens: list[str], runs: int
             while not app.query(LiveTestPanel):  # built when first opened
                 await asyncio.sleep(0.01)
             panel = app.query_one(LiveTestPanel)
-            while not panel.running:
+            while not panel.running and not panel.answer:
                 await asyncio.sleep(0.005)
+                if time.perf_counter() - start > 30:
+                    raise SystemExit("the test did not start in 30 s")
             while panel.running:
                 await asyncio.sleep(0.02)
                 if time.perf_counter() - start > 120:

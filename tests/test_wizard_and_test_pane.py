@@ -9,7 +9,7 @@ from typing import Any
 
 import keyring
 import pytest
-from textual.widgets import Markdown, OptionList, Static
+from textual.widgets import Button, Markdown, OptionList, Static
 
 from tests.fault_server import FaultServer, cut, ok, rate_limited
 from tests.keyring_env import CANARY
@@ -38,6 +38,17 @@ async def until(pilot: Any, check: Callable[[], bool], timeout: float = 10.0) ->
     raise AssertionError("timed out waiting for the screen")
 
 
+async def pick(pilot: Any, ol: OptionList, ident: str) -> None:
+    """Highlight an option, again if the list's own start-up moves the highlight back."""
+    index = ol.get_option_index(ident)
+    for _ in range(40):
+        ol.highlighted = index
+        await pilot.pause(0.05)
+        if ol.highlighted == index:
+            return
+    raise AssertionError(f"could not highlight {ident}")
+
+
 def status(app: SettingsApp, panel_id: str = "#test-panel") -> str:
     return str(app.screen.query_one(panel_id, LiveTestPanel).query_one("#test-status", Static)
                .render())
@@ -58,17 +69,23 @@ def test_wizard_local_server_end_to_end_keeps_the_rest_of_the_file(
                         and bool(app.screen.query("#providers")))  # first run
             wiz = app.screen
             ol = wiz.query_one("#providers", OptionList)
-            ol.highlighted = ol.get_option_index("vllm")
+            await until(pilot, lambda: wiz.step == "provider" and ol.highlighted is not None
+                        and ol.has_focus)  # the wizard's own pick is applied
+            await pick(pilot, ol, "vllm")
             await pilot.press("enter")
             await until(pilot, lambda: wiz.step == "model")
+            assert wiz.provider == "vllm"
             wiz.query_one("#server-url").value = srv.url
-            await pilot.click("#fetch")
+            wiz.query_one("#fetch", Button).press()  # the keyboard-free path: a click
             await until(pilot, lambda: wiz.query_one("#models", OptionList).option_count == 2)
             await pilot.press("down", "enter")  # qwen-coder (sorted second)
             await until(pilot, lambda: wiz.step == "key")
             await pilot.press("ctrl+n")  # empty: the server's placeholder key
             await until(pilot, lambda: wiz.step == "test")
-            await until(pilot, lambda: "OK in" in status(app, "#wizard-test"))
+            try:
+                await until(pilot, lambda: "OK in" in status(app, "#wizard-test"))
+            except AssertionError:
+                raise AssertionError(status(app, "#wizard-test")) from None
             assert "Hi!" in wiz.query_one("#wizard-test", LiveTestPanel).answer
             await pilot.press("ctrl+n")
             await until(pilot, lambda: wiz.step == "save")
@@ -96,7 +113,9 @@ def test_wizard_catalog_provider_key_to_keyring(tmp_path: Path,
                     and bool(app.screen.query("#providers")))
         wiz = app.screen
         ol = wiz.query_one("#providers", OptionList)
-        ol.highlighted = ol.get_option_index("openai")
+        await until(pilot, lambda: wiz.step == "provider" and ol.highlighted is not None
+                        and ol.has_focus)  # the wizard's own pick is applied
+        await pick(pilot, ol, "openai")
         await pilot.press("enter")
         await until(pilot, lambda: wiz.step == "model")
         await pilot.press(*"o4mini")
