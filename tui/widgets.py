@@ -197,36 +197,6 @@ class PickerScreen(ModalScreen[str | None]):
         self.dismiss(event.option.id)
 
 
-class TextScreen(ModalScreen[str | None]):
-    """Ask for one line of text, validated by ``check`` (returns a reason or None)."""
-
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="cancel")]
-
-    def __init__(self, title: str, prompt: str, check: Any = None) -> None:
-        super().__init__()
-        self._title = title
-        self._prompt = prompt
-        self._check = check
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Label(self._title, classes="dialog-title")
-            yield Label(self._prompt)
-            yield Input(id="text")
-            yield Static("", id="error", classes="field-note -error")
-
-    def on_mount(self) -> None:
-        self.query_one("#text", Input).focus()
-
-    @on(Input.Submitted, "#text")
-    def _submit(self, event: Input.Submitted) -> None:
-        reason = self._check(event.value) if self._check else None
-        if reason:
-            self.query_one("#error", Static).update(f"✗ {reason}")
-            return
-        self.dismiss(event.value.strip())
-
-
 HELP = """\
 Keys
   ctrl+s          save (shows what changes first)
