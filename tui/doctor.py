@@ -97,7 +97,7 @@ def check_tables(cfg: ConfigFile, r: Report) -> None:
                       + (f" (did you mean {hint}?)" if hint else "") + f"; {consequence}")
                 continue
             f = F.BY_NAME[key]
-            plain = F._plain(value)
+            plain = F.plain(value)
             problem = f.type_problem(plain)
             if problem:
                 r.add("error", f"{label}: {problem}; {consequence}")

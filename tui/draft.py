@@ -55,7 +55,7 @@ class Draft:
                 continue
             own = cfg.table(*S.table_of(group, f)) or {}
             value = own.get(f.name)
-            self.original[f.name] = "" if value is None else f.to_text(F._plain(value))
+            self.original[f.name] = "" if value is None else f.to_text(F.plain(value))
         self.texts = dict(self.original)
         self.insecure_storage = False
 
@@ -115,7 +115,7 @@ class Draft:
             base = {k: v for k, v in (self.cfg.table("llm") or {}).items()
                     if not isinstance(v, dict)}
             if name in base:
-                return F._plain(base[name])
+                return F.plain(base[name])
         return f.default
 
     def fallback_text(self, name: str) -> str:

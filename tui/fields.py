@@ -159,7 +159,7 @@ class Field:
         if self.type is bool:
             return "true" if value else "false"
         if self.type is dict:
-            return repr(_plain(value))  # OpenHands reads dicts with ast.literal_eval
+            return repr(plain(value))  # OpenHands reads dicts with ast.literal_eval
         return str(value)
 
     def to_text(self, value: Any) -> str:
@@ -169,7 +169,7 @@ class Field:
         if self.type is bool:
             return "true" if value else "false"
         if self.type in (list, dict):
-            return json.dumps(_plain(value))
+            return json.dumps(plain(value))
         return str(value)
 
     def from_env(self, text: str) -> Any:
@@ -207,12 +207,12 @@ def _parse_structured(field: Field, raw: str) -> Any:
     return value
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """Strip tomlkit wrappers so values compare, print and serialise as builtins."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, bool):
         return bool(value)
     if isinstance(value, int):

@@ -154,7 +154,7 @@ def _resolve(f: F.Field, cfg: ConfigFile, group: str | None, base: dict, own: di
 
 
 def _from_file(f: F.Field, raw: Any, source: Source, below: Value) -> Value:
-    value = F._plain(raw)
+    value = F.plain(raw)
     problem = f.type_problem(value) or f.rule_problem(value)
     return Value(f, value, source, below=below, problem=problem)
 
