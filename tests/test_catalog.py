@@ -102,6 +102,21 @@ def test_every_chat_model_routes_to_its_provider() -> None:
     assert C.provider_of("claude-3-7-sonnet", "Bedrock") == "bedrock"
 
 
+def test_one_entry_is_read_without_the_whole_catalog() -> None:
+    # The first screen needs the provider of a bare model: that lookup must not parse the
+    # whole file, and must give what the full parse gives (one key in litellm's file is not
+    # indented like the others: claude-haiku-5-5).
+    C.entries.cache_clear()
+    quick = {name: C.entry(name) for name in ("gpt-4o", "deepseek-chat", "o3-mini")}
+    assert C.provider_of("deepseek-chat") == "deepseek"
+    assert C.entries.cache_info().currsize == 0  # not parsed
+    quick |= {name: C.entry(name) for name in ("claude-haiku-5-5", "no-such-model")}
+    assert quick["gpt-4o"] is not None and quick["no-such-model"] is None
+    full = C.entries()
+    for name, info in quick.items():
+        assert info == full.get(name), name
+
+
 def test_dedup_prefers_the_prefixed_entry() -> None:
     ids = [m.id for m in C.chat_models("deepseek")]
     assert ids.count("deepseek/deepseek-chat") == 1

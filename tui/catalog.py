@@ -53,6 +53,33 @@ def entries() -> dict[str, dict[str, Any]]:
     return data
 
 
+def entry(model: str) -> dict[str, Any] | None:
+    """One model's catalog info.
+
+    Until the whole catalog is needed (the app's first screen needs one provider), only that
+    model's object is decoded: litellm writes one top-level key per line, indented by 4.
+    """
+    if entries.cache_info().currsize:
+        return entries().get(model)
+    path = catalog_path()
+    if path is None:
+        return None
+    raw = path.read_bytes()
+    if not raw.startswith(b'{\n    "'):  # laid out otherwise: the full parse decides
+        return entries().get(model)
+    key = b"\n    " + json.dumps(model).encode() + b": {"
+    start = raw.find(key)
+    if start < 0:  # absent, or written without the indent: the full parse decides
+        return entries().get(model)
+    start += len(key) - 1
+    end = raw.find(b"\n    }", start)
+    try:
+        info = json.loads(raw[start:end + 6])
+    except ValueError:
+        return entries().get(model)
+    return info if isinstance(info, dict) else None
+
+
 def provider_of(model: str | None, custom_llm_provider: str | None = None) -> str:
     """The provider a model string goes to, as LiteLLM would route it.
 
@@ -67,7 +94,7 @@ def provider_of(model: str | None, custom_llm_provider: str | None = None) -> st
     if "/" in model:
         prefix = model.split("/", 1)[0].lower()
         return PREFIX_ALIASES.get(prefix, prefix)
-    info = entries().get(model)
+    info = entry(model)
     if info and info.get("litellm_provider"):
         return str(info["litellm_provider"]).removeprefix("text-completion-")
     low = model.lower()
