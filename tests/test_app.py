@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from textual.command import CommandPalette
 from textual.screen import ModalScreen
-from textual.widgets import Select, Static, TabbedContent
+from textual.widgets import Button, Static, TabbedContent
 
 from tests.app_helpers import (
     SIZE,
@@ -105,15 +105,24 @@ async def test_pick_provider_then_model_by_keyboard(no_keyring: None, cfg: Path)
     app = make_app(cfg)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        provider = app.query_one("#provider", Select)
-        assert provider.value == "openai"
+        provider = app.query_one("#provider", Button)
+        assert str(provider.label) == "OpenAI ▾"
         provider.focus()
-        await pilot.press("enter")  # open the list
+        await pilot.press("enter")  # open the searchable list
         await settle(pilot)
-        assert provider.expanded
-        await pilot.press(*"anthropic", "enter")  # type to search, pick
+        assert isinstance(app.screen, PickerScreen)
+        await pilot.press(*"anthro")  # type to search
         await settle(pilot)
-        assert provider.value == "anthropic"
+        results = app.screen.query_one("#results")
+        shown = [str(results.get_option_at_index(i).id) for i in range(results.option_count)]
+        assert shown[0] == "anthropic" and "openai" not in shown
+        await pilot.press("enter")  # pick
+        await settle(pilot)
+        assert app.provider == "anthropic"
+        assert str(provider.label) == "Anthropic ▾"
+        # gpt-4o is not an Anthropic model: only the prefix stays, and the user is told
+        assert field_input(app, "model", "s").value == "anthropic/"
+        assert any("pick or type the Anthropic model" in n for n in notifications(app))
         assert field_input(app, "model", "s").value.startswith("anthropic/")
         assert field_input(app, "model", "a").value.startswith("anthropic/")
         assert "Anthropic" in screen_text(app)
@@ -136,7 +145,8 @@ async def test_pick_provider_then_model_by_keyboard(no_keyring: None, cfg: Path)
         assert not isinstance(app.screen, ModalScreen)
         assert field_input(app, "model", "s").value == first
         assert field_input(app, "model", "a").value == first
-        assert provider.value == C.provider_choice(first)
+        assert app.provider == C.provider_choice(first)
+        assert str(provider.label) == f"{C.display_name(app.provider)} ▾"
         info = str(app.query_one("#model-info", Static).render())
         model = C.find(first)
         assert model is not None

@@ -531,3 +531,18 @@ def test_no_litellm_or_textual_imported() -> None:
                          text=True, check=True, timeout=30)
     result = json.loads(out.stdout)
     assert result == {"lazy": [], "heavy": []}
+
+
+@pytest.mark.parametrize(("model", "provider", "expected"), [
+    ("openai/gpt-4o", "azure", "azure/gpt-4o"),  # Azure serves gpt-4o: the name is kept
+    ("gpt-4o", "anthropic", "anthropic/"),  # not an Anthropic model: pick one
+    ("anthropic/claude-3-7-sonnet-20250219", "openai", "openai/"),
+    ("mistral-large-latest", "mistral", "mistral/mistral-large-latest"),  # no guide
+    ("gpt-4o", "mistral", "mistral/"),
+    ("gpt-4o", "litellm_proxy", "litellm_proxy/gpt-4o"),  # a proxy serves any name
+    ("gpt-4o", "vllm", "openai/gpt-4o"),  # so does a local server
+    ("", "anthropic", "anthropic/"),
+])
+def test_switching_provider_keeps_only_a_model_it_has(model: str, provider: str,
+                                                      expected: str) -> None:
+    assert C.switch_provider(model, provider) == expected

@@ -80,6 +80,13 @@ async def model_picker(pilot: Pilot) -> None:
     await pilot.press(*"o4mini")
 
 
+async def provider_picker(pilot: Pilot) -> None:
+    pilot.app.query_one("#provider").focus()
+    await pilot.press("enter")
+    await settle(pilot)
+    await pilot.press(*"o")
+
+
 async def help_screen(pilot: Pilot) -> None:
     await pilot.press("f1")
 
@@ -117,6 +124,12 @@ def test_quit_guard(workdir: Path, snap_compare, size: tuple[int, int]) -> None:
 @pytest.mark.parametrize("size", SIZES)
 def test_model_picker_with_query(workdir: Path, snap_compare, size: tuple[int, int]) -> None:
     assert shot(snap_compare, size, model_picker)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_provider_picker_with_query(workdir: Path, snap_compare,
+                                    size: tuple[int, int]) -> None:
+    assert shot(snap_compare, size, provider_picker)
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -23,7 +23,6 @@ from textual.widgets import (
     Button,
     Footer,
     Label,
-    Select,
     Static,
     TabbedContent,
     TabPane,
@@ -77,7 +76,7 @@ class SettingsApp(App[None]):
         self.draft: Draft | None = None
         self.load_error: str | None = None
         self.health: KeyringHealth | None = None
-        self.provider_options: list[tuple[str, str]] = []
+        self.provider = ""
         self.catalog_ready = False
         self._load()
 
@@ -99,14 +98,12 @@ class SettingsApp(App[None]):
                          markup=False)
             yield Footer()
             return
-        d = self.draft
         with TabbedContent(initial="settings", id="panes"):
             with TabPane("Settings", id="settings"), VerticalScroll(classes="pane"):
                 with Horizontal(classes="field-line", id="provider-line"):
                     yield Label("LLM Provider", classes="field-label")
-                    yield Select([(d.settings.provider, d.settings.provider)],
-                                 value=d.settings.provider, allow_blank=False,
-                                 id="provider", compact=True)
+                    yield Button("", id="provider", compact=True,
+                                 tooltip="Pick a provider: type to search (Enter)")
                 yield Static("", id="provider-guide", classes="field-note", markup=False)
                 with Horizontal(classes="with-button"):
                     yield self._row("model", "s", label="LLM Model")
@@ -147,7 +144,8 @@ class SettingsApp(App[None]):
 
     def on_mount(self) -> None:
         self.refresh_all()
-        if self.draft is not None:  # slow imports and I/O wait until the screen is drawn
+        if self.draft is not None:
+            self.sync_provider()  # slow imports and I/O wait until the screen is drawn
             self.call_after_refresh(self.check_keyring)
             self.call_after_refresh(self.load_catalog)
 
@@ -268,28 +266,37 @@ class SettingsApp(App[None]):
         values = self.draft.values()
         provider = C.provider_choice(values.get("model"), values.get("base_url"),
                                      values.get("custom_llm_provider"))
-        select = self.query_one("#provider", Select)
-        if provider not in {value for _label, value in self.provider_options}:
-            self.provider_options.append((provider, provider))
-            select.set_options(self.provider_options)
-        if select.value != provider:
-            select.value = provider
-        self.show_guide(provider)
+        self.show_provider(provider)
 
-    def show_guide(self, provider: str) -> None:
+    def show_provider(self, provider: str) -> None:
+        """The provider button's label and the provider's guide under it."""
+        self.provider = provider
+        self.query_one("#provider", Button).label = f"{C.display_name(provider)} ▾"
         preset = C.preset_for(provider)
         text = preset.guide if preset else ""
         if preset and preset.warning:
             text += f"\n⚠ {preset.warning}"
         show(self.query_one("#provider-guide", Static), text)
 
-    @on(Select.Changed, "#provider")
-    def _provider_changed(self, event: Select.Changed) -> None:
-        """Picking a provider applies its guide: model prefix, base URL, API version."""
-        if (self.draft is None or event.value is Select.NULL
-                or not event.select.has_focus_within):  # only the user's own picks
+    @on(Button.Pressed, "#provider")
+    def action_pick_provider(self) -> None:
+        """The provider picker: type to search the catalog's providers, guides first."""
+        if self.draft is None:
             return
-        provider = str(event.value)
+
+        def search(query: str, items: list[C.Provider]) -> list[tuple[str, str]]:
+            return [(p.id, provider_line(p)) for p in C.search_providers(query, items)]
+
+        def picked(provider: str | None) -> None:
+            if provider:
+                self.choose_provider(provider)
+
+        self.push_screen(PickerScreen("LLM Provider — type to search", C.providers, search,
+                                      allow_free_text=False), picked)
+
+    def choose_provider(self, provider: str) -> None:
+        """Picking a provider applies its guide: model prefix, base URL, API version."""
+        assert self.draft is not None
         values = self.draft.values()
         if C.provider_choice(values.get("model"), values.get("base_url"),
                              values.get("custom_llm_provider")) == provider:
@@ -303,9 +310,9 @@ class SettingsApp(App[None]):
                 if name == "custom_llm_provider":
                     default = preset.custom_llm_provider
                 self.set_field(name, default or "")
-        self.show_guide(provider)
+        self.show_provider(provider)
         if model.endswith("/"):
-            self.notify(f"Now pick or type the {provider} model (F4).")
+            self.notify(f"Now pick or type the {C.display_name(provider)} model (F4).")
 
     @on(Button.Pressed, "#pick")
     def _pick_pressed(self) -> None:
@@ -359,16 +366,12 @@ class SettingsApp(App[None]):
 
     @work(thread=True, exclusive=True, group="catalog", exit_on_error=False)
     def load_catalog(self) -> None:
-        providers = C.providers()
+        C.providers()
         C.chat_models()
-        self.call_from_thread(self._catalog_loaded, providers)
+        self.call_from_thread(self._catalog_loaded)
 
-    def _catalog_loaded(self, providers: list[Any]) -> None:
-        select = self.query_one("#provider", Select)
+    def _catalog_loaded(self) -> None:
         self.catalog_ready = True
-        self.provider_options = [(p.name, p.id) for p in providers]
-        select.set_options(self.provider_options)
-        self.sync_provider()
         self.refresh_model_info()
 
     # -- actions ---------------------------------------------------------------------------
@@ -447,7 +450,7 @@ class SettingsApp(App[None]):
                               preset.prefix if preset else "openai/")
             return
         self.open_picker("model", "LLM Model — type to search the catalog", C.chat_models(),
-                         provider=str(self.query_one("#provider", Select).value))
+                         provider=self.provider)
 
     def open_picker(self, field: str, title: str, models: list[Any],
                     provider: str | None = None) -> None:
@@ -647,6 +650,8 @@ class SettingsApp(App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Save", "Save the changes (ctrl+s)", self.action_save)
+        yield SystemCommand("Pick provider", "Search the providers; applies the provider's "
+                            "guide", self.action_pick_provider)
         yield SystemCommand("Pick model", "Search the model catalog (F4)",
                             self.action_pick_model)
         yield SystemCommand("Switch group", "Edit another [llm.NAME] group, or create one",
@@ -670,6 +675,15 @@ class AdvancedPane(VerticalScroll):
 
     def on_mount(self) -> None:
         self.call_after_refresh(self.app.refresh_all)  # type: ignore[attr-defined]
+
+
+def provider_line(p: C.Provider) -> str:
+    """One provider-picker row: verified mark, name, model prefix, model count, guide."""
+    mark = "✓ " if p.verified else "  "
+    count = (f"{p.model_count} model{'s' if p.model_count != 1 else ''}" if p.model_count
+             else "models from the server")
+    guide = " · guide" if p.guide else ""
+    return f"{mark}{p.name}  {p.prefix}  {count}{guide}"
 
 
 def model_line(m: C.Model) -> str:

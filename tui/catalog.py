@@ -422,6 +422,18 @@ def providers() -> list[Provider]:
     return list(_catalog().providers)
 
 
+def search_providers(query: str, items: Sequence[Provider]) -> list[Provider]:
+    """Providers whose name or id holds the typed letters in order; a name starting with
+    the query first, then the catalog's order (verified and guides first)."""
+    q = _normalize_query(query)
+    if not q:
+        return list(items)
+    pattern = re.compile(".*?".join(map(re.escape, q)))
+    found = [p for p in items if pattern.search(f"{p.name} {p.id}".lower())]
+    return sorted(found, key=lambda p: not (p.name.lower().startswith(q)
+                                             or p.id.startswith(q)))
+
+
 def verified_models() -> list[Model]:
     """OpenHands' verified models, recommended first."""
     by_id = _catalog().by_id
@@ -937,15 +949,20 @@ def provider_choice(model: str | None, base_url: str | None = None,
 
 
 def switch_provider(model: str | None, provider_id: str) -> str:
-    """The model string after picking another provider: same model name, new prefix."""
+    """The model string after picking another provider: the same model name with the new
+    prefix when that provider has it in the catalog (or serves any name: local servers, the
+    proxy), else the prefix alone, for the user to pick a model of that provider."""
     preset = preset_for(provider_id)
     name = (model or "").strip()
     old = provider_of(name) if name else ""
     if name.startswith(old + "/"):
         name = name[len(old) + 1:]
-    if preset is not None:
-        return preset.model_id(name) if name else preset.prefix
-    return f"{_prefix_for(provider_id)}{name}"
+    prefix = preset.prefix if preset is not None else f"{_prefix_for(provider_id)}/"
+    new = preset.model_id(name) if preset is not None else prefix + name
+    if name and (preset is None or preset.models_from == "catalog") and find(new) is None \
+            and chat_models((preset.catalog_provider if preset else None) or provider_id):
+        return prefix
+    return new
 
 
 def apply_preset(preset: Preset, answers: Mapping[str, Any]) -> dict[str, Any]:
