@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -226,6 +227,8 @@ def test_test_pane_cancel_during_wait_and_during_stream(
         app = SettingsApp(_server_config(tmp_path, srv.url), store=SecretStore(),
                           environ={"LLM_API_KEY": CANARY})
 
+        full = gc.get_threshold()[2]
+
         async def steps(pilot: Any) -> None:
             await pilot.press("f6")
             await until(pilot, lambda: "Retrying in" in status(app))
@@ -236,12 +239,14 @@ def test_test_pane_cancel_during_wait_and_during_stream(
             srv.push(ok(*(["a"] * 400), token_delay=0.02))
             await pilot.press("f6")
             await until(pilot, lambda: len(app.query_one(LiveTestPanel).answer) >= 5)
+            assert gc.get_threshold()[2] > full  # no full collection amid the stream
             await pilot.press("escape")
             await until(pilot, lambda: status(app) == "Cancelled.")
             kept = app.query_one(LiveTestPanel).answer
             await pilot.pause(0.3)
             assert app.query_one(LiveTestPanel).answer == kept  # the stream stopped
             assert 5 <= len(kept) < 400
+            await until(pilot, lambda: gc.get_threshold()[2] == full)  # and the GC is back
 
         drive(app, steps)
 

@@ -7,7 +7,9 @@ loads litellm). Used by the app's Test pane and by the setup wizard.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping
+import contextlib
+import gc
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from textual import on, work
@@ -16,8 +18,40 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Markdown, ProgressBar, Static
+from textual.widgets.markdown import MarkdownStream
 
-FLUSH_S = 0.08  # the answer is redrawn at most this often while it streams
+FLUSH_S = 0.15  # the answer is redrawn at most this often while it streams
+
+
+_streaming = 0  # answers streaming now (a restarted test overlaps the cancelled one)
+_FULL_THRESHOLD = gc.get_threshold()[2]
+IDLE_COLLECT_S = 0.3  # the held-back full collection runs this long after a stream
+
+
+@contextlib.contextmanager
+def no_full_collection() -> Iterator[None]:
+    """Hold back full garbage collections while an answer streams in.
+
+    A full collection walks every tracked object with the GIL held (the app, its widgets,
+    and every chunk litellm keeps until the end): 15-40 ms here, a visible stall when it
+    lands on a redraw. During the stream only the young generations are collected; the
+    held-back full collection runs once the screen is idle (:func:`collect_if_idle`).
+    """
+    global _streaming
+    gc.set_threshold(*gc.get_threshold()[:2], 1_000_000)
+    _streaming += 1
+    try:
+        yield
+    finally:
+        _streaming -= 1
+
+
+def collect_if_idle() -> None:
+    """The held-back full collection, then the usual thresholds (restored earlier, the full
+    collection owed would start at once, amid the last redraws)."""
+    if _streaming == 0:
+        gc.collect()
+        gc.set_threshold(*gc.get_threshold()[:2], _FULL_THRESHOLD)
 
 
 class LiveTestPanel(Vertical, can_focus=True):
@@ -44,6 +78,9 @@ class LiveTestPanel(Vertical, can_focus=True):
         self._retry_now: asyncio.Event | None = None
         self.answer = ""
         self.running = False
+        self._stream: MarkdownStream | None = None
+        self._pending = ""  # streamed text not drawn yet
+        self._flushed = 0.0  # when it was last drawn (loop time)
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="test-actions"):
@@ -57,6 +94,9 @@ class LiveTestPanel(Vertical, can_focus=True):
         with VerticalScroll(id="test-answer-box"):
             yield Markdown("", id="test-answer")
         yield Static("", id="test-stats", markup=False)
+
+    def on_unmount(self) -> None:
+        collect_if_idle()  # closed before its idle timer fired: do not leave the GC held
 
     # -- actions -------------------------------------------------------------------------
     @on(Button.Pressed, "#run-test")
@@ -98,60 +138,66 @@ class LiveTestPanel(Vertical, can_focus=True):
         from tui import live_test as L  # loads litellm: never on the way to the first screen
 
         self._retry_now = asyncio.Event()
-        md = self.query_one("#test-answer", Markdown)
-        stream = Markdown.get_stream(md)
+        self._stream = Markdown.get_stream(self.query_one("#test-answer", Markdown))
+        self._pending, self._flushed = "", 0.0
+        with no_full_collection():
+            try:
+                async for ev in L.run(values, unsaved=unsaved, retry_now=self._retry_now):
+                    await self._show(ev)
+            finally:
+                await self._flush()  # cancelled mid-stream: show what had arrived
+                await self._stream.stop()
+                self._stream = None
+                self._retry_now = None
+                self.set_timer(IDLE_COLLECT_S, collect_if_idle)  # after the last redraw
+
+    async def _show(self, ev: Any) -> None:
+        """One engine event on screen."""
+        from tui import live_test as L
+
         bar = self.query_one("#test-wait", ProgressBar)
-        loop = asyncio.get_running_loop()
-        pending, flushed = "", 0.0
-        try:
-            async for ev in L.run(values, unsaved=unsaved, retry_now=self._retry_now):
-                if isinstance(ev, L.Started):
-                    self.query_one("#test-request", Static).update(
-                        "Request: " + ev.request.describe())
-                elif isinstance(ev, L.Attempt):
-                    bar.add_class("hidden")
-                    self._set_status(f"Attempt {ev.n} of {ev.total}…")
-                    self._buttons(running=True, waiting=False)
-                elif isinstance(ev, L.Waiting):
-                    self._retry_now.clear()
-                    bar.remove_class("hidden")
-                    bar.update(total=max(ev.total_seconds, 1),
-                               progress=ev.total_seconds - ev.seconds_left)
-                    asked = (f" — the provider asks to wait {ev.total_seconds:g} s"
-                             if ev.retry_after else "")
-                    self._set_status(f"Attempt {ev.attempt} of {ev.total} — {ev.cause}{asked}. "
-                                     f"Retrying in {ev.seconds_left} s")
-                    self._buttons(running=True, waiting=True)
-                elif isinstance(ev, L.Token):
-                    if not ev.reasoning:
-                        self.answer += ev.text
-                        pending += ev.text
-                    # Redraw at most every FLUSH_S: a fast stream would otherwise re-layout
-                    # the screen for every token and stall the UI.
-                    now = loop.time()
-                    if pending and now - flushed >= FLUSH_S:
-                        await stream.write(pending)
-                        pending, flushed = "", now
-                    await asyncio.sleep(0)  # buffered chunks arrive without a pause
-                elif isinstance(ev, L.Done | L.Failed) and pending:
-                    await stream.write(pending)
-                    pending = ""
-                if isinstance(ev, L.Done):
-                    await stream.stop()
-                    bar.add_class("hidden")
-                    self._ended(True, "✓ " + ev.summary())
-                elif isinstance(ev, L.Failed):
-                    await stream.stop()
-                    bar.add_class("hidden")
-                    text = f"✗ {ev.message}\n{ev.advice}".rstrip()
-                    if ev.partial_text:
-                        text += "\n(the partial answer above was kept)"
-                    self._ended(False, text)
-        finally:
-            if pending:  # cancelled mid-stream: show what had arrived
-                await stream.write(pending)
-            await stream.stop()
-            self._retry_now = None
+        if isinstance(ev, L.Started):
+            self.query_one("#test-request", Static).update("Request: " + ev.request.describe())
+        elif isinstance(ev, L.Attempt):
+            bar.add_class("hidden")
+            self._set_status(f"Attempt {ev.n} of {ev.total}…")
+            self._buttons(running=True, waiting=False)
+        elif isinstance(ev, L.Waiting):
+            assert self._retry_now is not None
+            self._retry_now.clear()
+            bar.remove_class("hidden")
+            bar.update(total=max(ev.total_seconds, 1), progress=ev.total_seconds - ev.seconds_left)
+            asked = (f" — the provider asks to wait {ev.total_seconds:g} s"
+                     if ev.retry_after else "")
+            self._set_status(f"Attempt {ev.attempt} of {ev.total} — {ev.cause}{asked}. "
+                             f"Retrying in {ev.seconds_left} s")
+            self._buttons(running=True, waiting=True)
+        elif isinstance(ev, L.Token):
+            if not ev.reasoning:
+                self.answer += ev.text
+                self._pending += ev.text
+            # Redraw at most every FLUSH_S: a fast stream would otherwise re-layout the screen
+            # for every token and stall the UI.
+            if asyncio.get_running_loop().time() - self._flushed >= FLUSH_S:
+                await self._flush()
+            await asyncio.sleep(0)  # buffered chunks arrive without a pause
+        elif isinstance(ev, L.Done | L.Failed):
+            await self._flush()
+            if self._stream is not None:
+                await self._stream.stop()
+            bar.add_class("hidden")
+            if isinstance(ev, L.Done):
+                self._ended(True, "✓ " + ev.summary())
+            else:
+                text = f"✗ {ev.message}\n{ev.advice}".rstrip()
+                if ev.partial_text:
+                    text += "\n(the partial answer above was kept)"
+                self._ended(False, text)
+
+    async def _flush(self) -> None:
+        if self._pending and self._stream is not None:
+            await self._stream.write(self._pending)
+            self._pending, self._flushed = "", asyncio.get_running_loop().time()
 
     # -- display -------------------------------------------------------------------------
     def _set_status(self, text: str) -> None:
