@@ -90,6 +90,7 @@ async def test_opens_on_settings_pane_without_keyring(no_keyring: None, cfg: Pat
         assert app.screen.max_scroll_y == 0  # the title bar never scrolls away
         key_note = note(app, "api_key", "s")
         assert "no usable keyring" in key_note.lower()
+        assert "with the box below" in key_note and "--insecure-storage" not in key_note
         tick = app.query_one("#insecure")
         assert not tick.has_class("hidden") and tick.display
         tick.scroll_visible(animate=False)

@@ -173,7 +173,7 @@ def test_edit_and_save_over_ssh(sshd: SshServer, session: tuple[Tmux, Path]) -> 
                   timeout=DRAW_TIMEOUT)
     # The keyring check runs in a worker: over SSH it must end, with the fallbacks offered.
     screen = tmux.wait_for(lambda s: all(w in flat(s) for w in (
-        "No usable keyring", "D-Bus", "LLM_API_KEY", "dbus-run-session", "insecure-storage")),
+        "No usable keyring", "D-Bus", "LLM_API_KEY", "dbus-run-session", "the box below")),
         "the keyring verdict and its fallbacks", timeout=10)
     assert "checking the keyring" not in flat(screen), screen
     assert "overridden by" not in flat(screen), screen  # no LLM_* variable crossed over

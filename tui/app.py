@@ -201,7 +201,7 @@ class SettingsApp(App[None]):
         elif self.health is None:
             state = "checking the keyring…"
         elif not self.health.usable:
-            state = self.health.problem or "no usable keyring"
+            state = self.health.problem_in_app("with the box below") or "no usable keyring"
         else:
             state = "not set"
         if v.is_set and v.source.kind in ("file", "inherited") and self.health \

@@ -53,10 +53,10 @@ _PROBE_ACCOUNT = "__llm-settings-health-check__"
 _ENV_VAR = "PYTHON_KEYRING_BACKEND"
 _SECRET_SERVICE = "keyring.backends.SecretService"
 
-_FALLBACK = "set LLM_API_KEY in the environment or store the key in config.toml with " \
-    "--insecure-storage"
+_OPT_IN = "with --insecure-storage"  # the CLI's plaintext opt-in; the app has a box instead
+_FALLBACK = f"set LLM_API_KEY in the environment or store the key in config.toml {_OPT_IN}"
 _DBUS_FALLBACK = "Set LLM_API_KEY in the environment, run inside `dbus-run-session` with " \
-    "gnome-keyring unlocked, or store the key in config.toml with --insecure-storage."
+    f"gnome-keyring unlocked, or store the key in config.toml {_OPT_IN}."
 
 
 class SecretStoreError(Exception):
@@ -74,6 +74,10 @@ class KeyringHealth:
     usable: bool
     backend: str
     problem: str | None = None
+
+    def problem_in_app(self, opt_in: str) -> str | None:
+        """The problem, naming the app's own plaintext opt-in (``opt_in``) for the CLI flag."""
+        return self.problem.replace(_OPT_IN, opt_in) if self.problem else None
 
 
 # ---------------------------------------------------------------------------- account names

@@ -316,8 +316,8 @@ class SetupWizard(Screen[dict[str, Any] | None]):
                          "empty to keep it.")
         usable = self.health is not None and self.health.usable
         if not usable:
-            lines.append((self.health.problem if self.health else None)
-                         or "Checking the keyring…")
+            lines.append((self.health.problem_in_app("with the box below") if self.health
+                          else None) or "Checking the keyring…")
         self.query_one("#key-guide", Static).update("\n".join(lines))
         self.query_one("#wizard-insecure", Tick).display = not usable
         self.query_one("#key", Input).focus()
