@@ -20,9 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.files import TEMPLATE  # noqa: E402
 from tests.keyring_env import missing_programs, start_keyring_session  # noqa: E402
 
-TEMPLATE = ROOT.parent / "shared/fixtures/openhands-config.template.toml"
 BIN = Path(sys.executable).parent / "llm-settings"
 GOAL = 1.5
 

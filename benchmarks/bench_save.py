@@ -17,15 +17,12 @@ sys.path.insert(0, str(ROOT))
 
 import tomlkit  # noqa: E402
 
+from tests.files import TEMPLATE as FIXTURE  # noqa: E402
 from tui.config_file import ConfigFile  # noqa: E402
-
-FIXTURE = ROOT.parent / "shared" / "fixtures" / "openhands-config.template.toml"
 
 
 def bench(runs: int) -> None:
     """Print both medians and their ratio."""
-    if not FIXTURE.is_file():
-        sys.exit(f"fixture not found: {FIXTURE}")
     original = FIXTURE.read_bytes()
     text = original.decode("utf-8")
     ours: list[float] = []

@@ -37,9 +37,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE = ROOT.parent / "shared/fixtures/openhands-config.template.toml"
-if not TEMPLATE.is_file():  # the work tree is not always beside shared/
-    TEMPLATE = Path("/work/shared/fixtures/openhands-config.template.toml")
+sys.path.insert(0, str(ROOT))
+
+from tests.files import TEMPLATE  # noqa: E402
+
 BIN = Path(sys.executable).parent / "llm-settings"
 GOAL_RATIO = 0.10
 GOAL_RSS_MB = 60.0

@@ -21,14 +21,10 @@ from textual.keys import _character_to_key
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static
 
+from tests.files import TEMPLATE
 from tui.app import SettingsApp
 from tui.secrets import SecretStore
 from tui.widgets import FieldRow
-
-TEMPLATE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / \
-    "openhands-config.template.toml"
-if not TEMPLATE.is_file():  # the work tree is not always beside shared/
-    TEMPLATE = Path("/work/shared/fixtures/openhands-config.template.toml")
 
 SIZE = (80, 24)
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.files import TEMPLATE
 from tests.keyring_env import CANARY
 
 BIN = Path(sys.executable).parent / "llm-settings"
-TEMPLATE = Path(__file__).resolve().parents[2] / "shared/fixtures/openhands-config.template.toml"
 FAIL_BACKEND = "keyring.backends.fail.Keyring"
 
 Run = Callable[..., subprocess.CompletedProcess]
@@ -46,8 +46,6 @@ def run(keyring_session: dict[str, str], tmp_path: Path) -> Run:
 
 @pytest.fixture
 def template(tmp_path: Path) -> Path:
-    if not TEMPLATE.is_file():
-        pytest.skip(f"fixture missing: {TEMPLATE}")
     path = tmp_path / "config.toml"
     shutil.copyfile(TEMPLATE, path)
     return path

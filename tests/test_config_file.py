@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tui.config_file as cf
+from tests.files import TEMPLATE as FIXTURE
 from tui.config_file import (
     DELETE,
     ConfigChangedError,
@@ -25,10 +26,6 @@ from tui.config_file import (
     ConfigFile,
     ConfigParseError,
 )
-
-FIXTURE = (Path(__file__).resolve().parents[2] / "shared/fixtures"
-           / "openhands-config.template.toml")
-
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -64,8 +61,6 @@ def save_text(path: Path, text: str, edits: dict, **kw: Any) -> str:
 
 @pytest.fixture
 def fixture_copy(tmp_path: Path) -> Path:
-    if not FIXTURE.is_file():
-        pytest.skip(f"fixture {FIXTURE} is missing (it lives in shared/, beside the repo)")
     dest = tmp_path / "config.toml"
     shutil.copyfile(FIXTURE, dest)
     return dest

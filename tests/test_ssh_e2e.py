@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_programs
+from tests.files import TEMPLATE
 from tests.ssh_env import (
     PACKAGES,
     SshEnvError,
@@ -35,9 +36,6 @@ from tests.ssh_env import (
 )
 
 BIN = Path(sys.executable).parent / "llm-settings"
-TEMPLATE = Path(__file__).resolve().parents[2] / "shared/fixtures/openhands-config.template.toml"
-if not TEMPLATE.is_file():  # the work tree is not always beside shared/
-    TEMPLATE = Path("/work/shared/fixtures/openhands-config.template.toml")
 
 OLD_LINE = b'\nmodel = "gpt-4o"\n'
 NEW_MODEL = "gpt-4.1-mini"
