@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import gc
 import re
 import subprocess
 import sys
@@ -99,6 +100,23 @@ async def test_opens_on_settings_pane_without_keyring(no_keyring: None, cfg: Pat
 
 
 # -- 2. provider and model ----------------------------------------------------------------
+@run
+async def test_collector_paused_for_start_up_resumes_at_the_first_screen(no_keyring: None,
+                                                                         cfg: Path) -> None:
+    # The console script pauses the garbage collector while the UI is imported and built;
+    # left off, an app open for hours would never reclaim a cycle.
+    gc.disable()
+    frozen = gc.get_freeze_count()
+    try:
+        app = make_app(cfg)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            assert gc.isenabled()
+            assert gc.get_freeze_count() > frozen  # start-up objects out of the walks
+    finally:
+        gc.enable()
+
+
 @run
 async def test_pick_provider_then_model_by_keyboard(no_keyring: None, cfg: Path) -> None:
     from tui import catalog as C

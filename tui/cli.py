@@ -6,6 +6,7 @@ never a secret.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shlex
@@ -91,6 +92,10 @@ def cli(ctx: click.Context, config: str | None, group: str | None) -> None:
 def _open_app(obj: Ctx, setup: bool | None = None) -> None:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise click.UsageError("the app needs a terminal; use a subcommand in scripts")
+    # Importing and building the UI makes ~125k objects that live on; collections walking
+    # them on the way to the first screen cost ~30 ms. The app turns the collector back on
+    # at its first refresh (tui.app.settle_heap).
+    gc.disable()
     from tui.app import run  # the UI is imported only when it is used
 
     run(obj.path, obj.group, setup=setup)
