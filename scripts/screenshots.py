@@ -130,6 +130,13 @@ async def model_picker(app: SettingsApp, pilot: Pilot) -> None:
     await pilot.press(*"claude sonnet")
 
 
+async def provider_picker(app: SettingsApp, pilot: Pilot) -> None:
+    app.query_one("#provider").focus()
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen), "the provider picker")
+    await pilot.press(*"open")
+
+
 async def save_dialog(app: SettingsApp, pilot: Pilot) -> None:
     await type_into(pilot, "num_retries", "6")
     await type_into(pilot, "temperature", "0.2")
@@ -161,6 +168,7 @@ async def render_all(out: Path) -> list[Path]:
         shots = [
             await shoot(demo, "settings", out, settings_pane),
             await shoot(demo, "advanced", out, advanced_pane),
+            await shoot(CATALOG_CONFIG, "provider-picker", out, provider_picker),
             await shoot(CATALOG_CONFIG, "model-picker", out, model_picker),  # LiteLLM's list
             await shoot(demo, "save-dialog", out, save_dialog),
         ]

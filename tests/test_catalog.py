@@ -546,3 +546,14 @@ def test_no_litellm_or_textual_imported() -> None:
 def test_switching_provider_keeps_only_a_model_it_has(model: str, provider: str,
                                                       expected: str) -> None:
     assert C.switch_provider(model, provider) == expected
+
+
+def test_provider_search_puts_names_that_start_with_the_query_first() -> None:
+    providers = C.providers()
+    assert C.search_providers("", providers) == providers  # guides and verified first
+    found = [p.id for p in C.search_providers("open", providers)]
+    assert found[:2] == ["openai", "openrouter"]
+    assert found.index("openai") < found.index("dashscope")  # letters apart come last
+    assert [p.id for p in C.search_providers("lm studio", providers)] == ["lm_studio"]
+    assert C.search_providers("VertexAI", providers)[0].id == "vertex_ai"
+    assert C.search_providers("zzzz", providers) == []

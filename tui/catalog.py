@@ -423,15 +423,21 @@ def providers() -> list[Provider]:
 
 
 def search_providers(query: str, items: Sequence[Provider]) -> list[Provider]:
-    """Providers whose name or id holds the typed letters in order; a name starting with
-    the query first, then the catalog's order (verified and guides first)."""
+    """Providers whose name or id holds the typed letters in order: a name or id starting
+    with them first, then holding them together, then the rest; within each, the catalog's
+    order (verified and guides first)."""
     q = _normalize_query(query)
     if not q:
         return list(items)
     pattern = re.compile(".*?".join(map(re.escape, q)))
+
+    def rank(p: Provider) -> int:
+        names = (p.name.lower().replace(" ", ""), p.id)
+        return 0 if any(n.startswith(q) for n in names) else 1 if any(q in n for n in names) \
+            else 2
+
     found = [p for p in items if pattern.search(f"{p.name} {p.id}".lower())]
-    return sorted(found, key=lambda p: not (p.name.lower().startswith(q)
-                                             or p.id.startswith(q)))
+    return sorted(found, key=rank)
 
 
 def verified_models() -> list[Model]:
