@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import itertools
 import multiprocessing
 import os
@@ -37,6 +38,7 @@ AFTER_S = 1.0  # the UI is watched from F6 to this long after the stream ends
 async def streams(cfg: Path, tokens: list[str], runs: int
                   ) -> list[tuple[bool, float, float, float]]:
     """One app, as a user has it: ``runs`` successive tests (F6) of the same settings."""
+    gc.disable()  # as the console script starts the app (the app resumes it at first frame)
     app = SettingsApp(cfg, store=SecretStore(), environ={"LLM_API_KEY": "sk-bench-key-000000"})
     out = []
     async with app.run_test(size=(100, 30)) as pilot:
