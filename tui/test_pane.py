@@ -21,8 +21,6 @@ from textual.widgets import Button, Markdown, ProgressBar, Static
 from textual.widgets.markdown import MarkdownStream
 
 FLUSH_S = 0.15  # the answer is redrawn at most this often while it streams
-
-
 _streaming = 0  # answers streaming now (a restarted test overlaps the cancelled one)
 _FULL_THRESHOLD = gc.get_threshold()[2]
 IDLE_COLLECT_S = 0.3  # the held-back full collection runs this long after a stream
@@ -49,7 +47,7 @@ def no_full_collection() -> Iterator[None]:
 def collect_if_idle() -> None:
     """The held-back full collection, then the usual thresholds (restored earlier, the full
     collection owed would start at once, amid the last redraws)."""
-    if _streaming == 0:
+    if _streaming == 0 and gc.get_threshold()[2] != _FULL_THRESHOLD:
         gc.collect()
         gc.set_threshold(*gc.get_threshold()[:2], _FULL_THRESHOLD)
 
