@@ -207,8 +207,21 @@ def _wait_for_secret_service(address: str, daemon: subprocess.Popen[bytes],
 
 
 def lock_default_collection(env: dict[str, str]) -> None:
-    """Lock the session's default collection (unlocking it again needs a prompt)."""
+    """Lock the session's default collection (unlocking it again needs a prompt).
+
+    Returns once the collection the "default" alias names reads as locked: under load the
+    daemon can answer Lock before that, or move the alias to a collection it creates late.
+    """
+    deadline = time.monotonic() + 5
     with _connect(env["DBUS_SESSION_BUS_ADDRESS"]) as conn:
-        (path,) = _call(conn, _SS_PATH, "org.freedesktop.Secret.Service", "ReadAlias", "s",
-                        ("default",))
-        _call(conn, _SS_PATH, "org.freedesktop.Secret.Service", "Lock", "ao", ([path],))
+        while True:
+            (path,) = _call(conn, _SS_PATH, "org.freedesktop.Secret.Service", "ReadAlias", "s",
+                            ("default",))
+            if path != "/" and _get_prop(conn, path, "org.freedesktop.Secret.Collection",
+                                         "Locked"):
+                return
+            if time.monotonic() > deadline:
+                raise KeyringSessionError(f"the default collection {path!r} did not lock")
+            if path != "/":
+                _call(conn, _SS_PATH, "org.freedesktop.Secret.Service", "Lock", "ao", ([path],))
+            time.sleep(0.02)
