@@ -251,6 +251,30 @@ def test_test_pane_cancel_during_wait_and_during_stream(
         drive(app, steps)
 
 
+def test_test_pane_restarted_mid_stream_shows_only_the_new_answer(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", FAIL)
+    with FaultServer() as srv:
+        srv.push(ok(*(["old "] * 400), token_delay=0.02), ok("new", " answer"))
+        app = SettingsApp(_server_config(tmp_path, srv.url), store=SecretStore(),
+                          environ={"LLM_API_KEY": CANARY})
+
+        async def steps(pilot: Any) -> None:
+            await pilot.press("f6")
+            panel = app.query_one(LiveTestPanel)
+            await until(pilot, lambda: len(panel.answer) >= 20)
+            await pilot.press("f6")  # run it again while the first answer streams
+            await until(pilot, lambda: "OK in" in status(app))
+            await pilot.pause(0.3)
+            assert panel.answer == "new answer"
+            assert app.query_one("#test-answer", Markdown).source == "new answer"
+            await pilot.press("f6")  # and the panel still runs a third time
+            await until(pilot, lambda: srv.count == 3 and "OK in" in status(app))
+
+        drive(app, steps)
+        assert srv.count == 3
+
+
 def test_test_pane_names_a_cut_stream_and_keeps_the_partial_answer(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", FAIL)

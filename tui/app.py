@@ -147,7 +147,8 @@ class SettingsApp(App[None]):
         self.call_after_refresh(settle_heap)
         self.refresh_all()
         if self.draft is not None:
-            self.sync_provider()  # slow imports and I/O wait until the screen is drawn
+            self.sync_provider()
+            # slow imports and I/O wait until the screen is drawn
             self.call_after_refresh(self.check_keyring)
             self.call_after_refresh(self.load_catalog)
 

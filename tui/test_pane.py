@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import gc
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from textual import on, work
@@ -52,6 +53,22 @@ def collect_if_idle() -> None:
         gc.set_threshold(*gc.get_threshold()[:2], _FULL_THRESHOLD)
 
 
+@dataclass
+class _RunState:
+    """One test run: its answer stream, its retry-now signal, the text not drawn yet."""
+
+    stream: MarkdownStream
+    retry_now: asyncio.Event = field(default_factory=asyncio.Event)
+    done: asyncio.Event = field(default_factory=asyncio.Event)  # its stream is stopped
+    pending: str = ""
+    flushed: float = 0.0  # when the answer was last drawn (loop time)
+
+    async def flush(self) -> None:
+        if self.pending:
+            await self.stream.write(self.pending)
+            self.pending, self.flushed = "", asyncio.get_running_loop().time()
+
+
 class LiveTestPanel(Vertical, can_focus=True):
     """Run a live test on demand; Esc cancels at once, R retries now during a wait."""
 
@@ -73,12 +90,9 @@ class LiveTestPanel(Vertical, can_focus=True):
         """``values()`` gives the settings to test and the names of unsaved fields."""
         super().__init__(id=id, classes="test-panel")
         self._values = values
-        self._retry_now: asyncio.Event | None = None
+        self._run_state: _RunState | None = None  # the test running now
         self.answer = ""
         self.running = False
-        self._stream: MarkdownStream | None = None
-        self._pending = ""  # streamed text not drawn yet
-        self._flushed = 0.0  # when it was last drawn (loop time)
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="test-actions"):
@@ -115,8 +129,8 @@ class LiveTestPanel(Vertical, can_focus=True):
             self._ended(False, "Cancelled.")
 
     def action_retry_now(self) -> None:
-        if self._retry_now is not None:
-            self._retry_now.set()
+        if self._run_state is not None:
+            self._run_state.retry_now.set()
 
     def start(self) -> None:
         """Start (or restart) the test with the current values."""
@@ -135,21 +149,25 @@ class LiveTestPanel(Vertical, can_focus=True):
     async def _run(self, values: dict[str, Any], unsaved: tuple[str, ...]) -> None:
         from tui import live_test as L  # loads litellm: never on the way to the first screen
 
-        self._retry_now = asyncio.Event()
-        self._stream = Markdown.get_stream(self.query_one("#test-answer", Markdown))
-        self._pending, self._flushed = "", 0.0
+        previous = self._run_state
+        if previous is not None:  # a restart: the cancelled run puts its answer away first
+            await previous.done.wait()
+        md = self.query_one("#test-answer", Markdown)
+        await md.update("")
+        run = self._run_state = _RunState(Markdown.get_stream(md))
         with no_full_collection():
             try:
-                async for ev in L.run(values, unsaved=unsaved, retry_now=self._retry_now):
-                    await self._show(ev)
+                async for ev in L.run(values, unsaved=unsaved, retry_now=run.retry_now):
+                    await self._show(run, ev)
             finally:
-                await self._flush()  # cancelled mid-stream: show what had arrived
-                await self._stream.stop()
-                self._stream = None
-                self._retry_now = None
+                await run.flush()  # cancelled mid-stream: show what had arrived
+                await run.stream.stop()
+                run.done.set()
+                if self._run_state is run:
+                    self._run_state = None
                 self.set_timer(IDLE_COLLECT_S, collect_if_idle)  # after the last redraw
 
-    async def _show(self, ev: Any) -> None:
+    async def _show(self, run: _RunState, ev: Any) -> None:
         """One engine event on screen."""
         from tui import live_test as L
 
@@ -161,8 +179,7 @@ class LiveTestPanel(Vertical, can_focus=True):
             self._set_status(f"Attempt {ev.n} of {ev.total}…")
             self._buttons(running=True, waiting=False)
         elif isinstance(ev, L.Waiting):
-            assert self._retry_now is not None
-            self._retry_now.clear()
+            run.retry_now.clear()
             bar.remove_class("hidden")
             bar.update(total=max(ev.total_seconds, 1), progress=ev.total_seconds - ev.seconds_left)
             asked = (f" — the provider asks to wait {ev.total_seconds:g} s"
@@ -173,16 +190,15 @@ class LiveTestPanel(Vertical, can_focus=True):
         elif isinstance(ev, L.Token):
             if not ev.reasoning:
                 self.answer += ev.text
-                self._pending += ev.text
+                run.pending += ev.text
             # Redraw at most every FLUSH_S: a fast stream would otherwise re-layout the screen
             # for every token and stall the UI.
-            if asyncio.get_running_loop().time() - self._flushed >= FLUSH_S:
-                await self._flush()
+            if asyncio.get_running_loop().time() - run.flushed >= FLUSH_S:
+                await run.flush()
             await asyncio.sleep(0)  # buffered chunks arrive without a pause
         elif isinstance(ev, L.Done | L.Failed):
-            await self._flush()
-            if self._stream is not None:
-                await self._stream.stop()
+            await run.flush()
+            await run.stream.stop()
             bar.add_class("hidden")
             if isinstance(ev, L.Done):
                 self._ended(True, "✓ " + ev.summary())
@@ -191,11 +207,6 @@ class LiveTestPanel(Vertical, can_focus=True):
                 if ev.partial_text:
                     text += "\n(the partial answer above was kept)"
                 self._ended(False, text)
-
-    async def _flush(self) -> None:
-        if self._pending and self._stream is not None:
-            await self._stream.write(self._pending)
-            self._pending, self._flushed = "", asyncio.get_running_loop().time()
 
     # -- display -------------------------------------------------------------------------
     def _set_status(self, text: str) -> None:
