@@ -429,14 +429,14 @@ def search_providers(query: str, items: Sequence[Provider]) -> list[Provider]:
     q = _normalize_query(query)
     if not q:
         return list(items)
-    pattern = re.compile(".*?".join(map(re.escape, q)))
+    test = _prefilter(q).search
 
     def rank(p: Provider) -> int:
         names = (p.name.lower().replace(" ", ""), p.id)
         return 0 if any(n.startswith(q) for n in names) else 1 if any(q in n for n in names) \
             else 2
 
-    found = [p for p in items if pattern.search(f"{p.name} {p.id}".lower())]
+    found = [p for p in items if test(f"{p.name} {p.id}".lower())]
     return sorted(found, key=rank)
 
 
