@@ -172,13 +172,18 @@ def _server_config(tmp_path: Path, url: str, attempts: int = 3, wait: int = 1) -
     return cfg
 
 
+def _server_app(tmp_path: Path, url: str, attempts: int = 3) -> SettingsApp:
+    """The app on a config for the server at ``url``, the canary key from the environment."""
+    return SettingsApp(_server_config(tmp_path, url, attempts), store=SecretStore(),
+                       environ={"LLM_API_KEY": CANARY})
+
+
 def test_test_pane_streams_and_shows_stats(tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", FAIL)
     with FaultServer() as srv:
         srv.push(ok("Hello", " from", " the", " server"))
-        app = SettingsApp(_server_config(tmp_path, srv.url), store=SecretStore(),
-                          environ={"LLM_API_KEY": CANARY})
+        app = _server_app(tmp_path, srv.url)
 
         async def steps(pilot: Any) -> None:
             await pilot.press("f6")
@@ -200,8 +205,7 @@ def test_test_pane_counts_down_then_retry_now(tmp_path: Path,
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", FAIL)
     with FaultServer() as srv:
         srv.push(rate_limited(30), ok("fine"))
-        app = SettingsApp(_server_config(tmp_path, srv.url), store=SecretStore(),
-                          environ={"LLM_API_KEY": CANARY})
+        app = _server_app(tmp_path, srv.url)
 
         async def steps(pilot: Any) -> None:
             await pilot.press("f6")
@@ -224,8 +228,7 @@ def test_test_pane_cancel_during_wait_and_during_stream(
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", FAIL)
     with FaultServer() as srv:
         srv.push(rate_limited(30))
-        app = SettingsApp(_server_config(tmp_path, srv.url), store=SecretStore(),
-                          environ={"LLM_API_KEY": CANARY})
+        app = _server_app(tmp_path, srv.url)
 
         full = gc.get_threshold()[2]
 
@@ -256,8 +259,7 @@ def test_test_pane_restarted_mid_stream_shows_only_the_new_answer(
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", FAIL)
     with FaultServer() as srv:
         srv.push(ok(*(["old "] * 400), token_delay=0.02), ok("new", " answer"))
-        app = SettingsApp(_server_config(tmp_path, srv.url), store=SecretStore(),
-                          environ={"LLM_API_KEY": CANARY})
+        app = _server_app(tmp_path, srv.url)
 
         async def steps(pilot: Any) -> None:
             await pilot.press("f6")
@@ -280,8 +282,7 @@ def test_test_pane_names_a_cut_stream_and_keeps_the_partial_answer(
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", FAIL)
     with FaultServer() as srv:
         srv.push(cut(after=2, tokens=("one ", "two ", "three ", "four ")))
-        app = SettingsApp(_server_config(tmp_path, srv.url, attempts=1), store=SecretStore(),
-                          environ={"LLM_API_KEY": CANARY})
+        app = _server_app(tmp_path, srv.url, attempts=1)
 
         async def steps(pilot: Any) -> None:
             await pilot.press("f6")
@@ -300,8 +301,7 @@ def test_f4_lists_what_an_openai_compatible_server_serves(
     from tui.widgets import PickerScreen
 
     with FaultServer(models=("qwen2.5-coder", "llama3.1")) as srv:
-        app = SettingsApp(_server_config(tmp_path, srv.url), store=SecretStore(),
-                          environ={"LLM_API_KEY": CANARY})
+        app = _server_app(tmp_path, srv.url)
 
         async def steps(pilot: Any) -> None:
             await pilot.press("f4")
