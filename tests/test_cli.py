@@ -365,3 +365,53 @@ def test_budget_is_written_to_core(run: Run, template: Path) -> None:
     i = lines.index("max_budget_per_task = 5")
     assert lines[i - 1] == "#max_budget_per_task = 0.0"  # in [core], after its twin
     assert "in [core]" in p.stderr
+
+
+# -- a key is never destroyed ------------------------------------------------------------
+OTHER_KEY = "sk-other-stored-key-0000000001"  # already in the keyring: must survive
+
+
+def keyring_set(env: dict[str, str], account: str, secret: str) -> None:
+    code = "import keyring,sys; keyring.set_password('llm-settings', sys.argv[1], sys.argv[2])"
+    subprocess.run([sys.executable, "-c", code, account, secret], env={**os.environ, **env},
+                   timeout=30, check=True)
+
+
+def keyring_value(env: dict[str, str], account: str) -> str | None:
+    code = ("import keyring,sys; v=keyring.get_password('llm-settings', sys.argv[1]);"
+            "print('' if v is None else v)")
+    out = subprocess.run([sys.executable, "-c", code, account], capture_output=True, text=True,
+                         env={**os.environ, **env}, timeout=30, check=True)
+    return out.stdout.strip() or None
+
+
+def test_migrate_keys_never_replaces_a_different_stored_key(
+        run: Run, real_keyring: dict[str, str], tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[llm]\nmodel = "openai/gpt-4o"\napi_key = "{CANARY}"\n\n'
+                   '[llm.claude]\nmodel = "anthropic/claude-sonnet-4"\n'
+                   'api_key = "sk-ant-plain-000000000002"\n')
+    keyring_set(real_keyring, "openai", OTHER_KEY)
+    before = cfg.read_bytes()
+    p = run("--config", str(cfg), "migrate-keys")
+    assert p.returncode == 1
+    assert "llm-settings/openai" in p.stderr and "[llm]" in p.stderr and "--replace" in p.stderr
+    assert cfg.read_bytes() == before
+    assert keyring_value(real_keyring, "openai") == OTHER_KEY
+    assert keyring_value(real_keyring, "anthropic") is None  # all or nothing
+    r = run("--config", str(cfg), "migrate-keys", "--replace")
+    assert r.returncode == 0, r.stderr
+    assert keyring_get(real_keyring, "openai") == "canary"
+    assert keyring_value(real_keyring, "anthropic") == "sk-ant-plain-000000000002"
+    assert "api_key" not in cfg.read_text()
+
+
+def test_migrate_keys_same_key_in_keyring_only_cleans_the_file(
+        run: Run, real_keyring: dict[str, str], tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[llm]\nmodel = "openai/gpt-4o"\napi_key = "{CANARY}"\n')
+    keyring_set(real_keyring, "openai", CANARY)
+    p = run("--config", str(cfg), "migrate-keys")
+    assert p.returncode == 0, p.stderr
+    assert cfg.read_text() == '[llm]\nmodel = "openai/gpt-4o"\n'
+    assert keyring_get(real_keyring, "openai") == "canary"

@@ -28,11 +28,13 @@ from tests.keyring_env import (
 from tui.secrets import (
     SERVICE,
     TIMEOUT,
+    KeyConflict,
     KeyringHealth,
     KeyringUnavailable,
     SecretStore,
     SecretStoreError,
     account,
+    needs_write,
 )
 
 pytestmark = pytest.mark.timeout(20)
@@ -196,6 +198,18 @@ def test_real_health_usable_and_cached(real_keyring: dict[str, str]) -> None:
     assert store.health() is health
     assert store.health(refresh=True) == health
     assert "SecretService" in repr(store)
+
+
+def test_needs_write_never_destroys_a_different_key(real_keyring: dict[str, str]) -> None:
+    store = SecretStore()
+    assert needs_write(store, "openai", CANARY)  # nothing stored
+    store.set("openai", "sk-stored-before-0000000001")
+    with pytest.raises(KeyConflict, match="llm-settings/openai") as err:
+        needs_write(store, "openai", CANARY)
+    assert CANARY not in str(err.value) and "sk-stored" not in str(err.value)
+    assert needs_write(store, "openai", CANARY, replace=True)
+    assert not needs_write(store, "openai", "sk-stored-before-0000000001")  # same: no write
+    assert store.get("openai") == "sk-stored-before-0000000001"  # only ever reads
 
 
 def test_each_store_detects_its_own_backend(real_keyring: dict[str, str],

@@ -18,7 +18,7 @@ import click
 from tui import fields as F
 from tui import settings as S
 from tui.config_file import ConfigError, ConfigFile
-from tui.secrets import SecretStore, SecretStoreError
+from tui.secrets import KeyConflict, SecretStore, SecretStoreError, needs_write
 
 KEY_SOURCES = """\b
 Where the API key comes from, first match wins:
@@ -283,14 +283,20 @@ def unset(obj: Ctx, field: str) -> None:
 
 
 @cli.command(name="migrate-keys")
+@click.option("--replace", is_flag=True,
+              help="Replace a different key already in the keyring (it is lost).")
 @click.pass_obj
-def migrate_keys(obj: Ctx) -> None:
-    """Move plaintext secrets from config.toml into the keyring and remove them from the file."""
+def migrate_keys(obj: Ctx, replace: bool) -> None:
+    """Move plaintext secrets from config.toml into the keyring and remove them from the file.
+
+    A different key already in the keyring is never replaced without --replace: then nothing
+    is moved, the file and the keyring are left as they are, and the exit code is 1.
+    """
     health = obj.store.health()
     if not health.usable:
         fail(f"{health.problem}")
-    moved: dict[str, str] = {}
-    edits: S.Edits = {}
+    moves: list[tuple[str | None, str, str, str, bool]] = []  # group, field, acct, key, write
+    conflicts: list[str] = []
     for group in [None, *S.group_names(obj.cfg)]:
         own = obj.cfg.table(*(("llm", group) if group else ("llm",))) or {}
         s = S.load(obj.cfg, group, environ={})
@@ -299,18 +305,37 @@ def migrate_keys(obj: Ctx) -> None:
             if not isinstance(secret, str) or not secret:
                 continue
             acct = s.account(name)
-            if moved.get(acct, secret) != secret:
+            earlier = next((m[3] for m in moves if m[2] == acct), secret)
+            if earlier != secret:
                 click.echo(f"skipped {name} of {S.group_label(group)}: {acct} already got a "
                            "different key from another group; kept in the file", err=True)
                 continue
             try:
-                obj.store.set(acct, secret)
+                write = needs_write(obj.store, acct, secret, replace)
+            except KeyConflict as e:
+                conflicts.append(f"{name} of {S.group_label(group)}: {e}")
+                continue
             except SecretStoreError as e:
                 fail(str(e))
-            moved[acct] = secret
-            edits.update(S.secret_edit(group, name, None))
-            click.echo(f"moved {name} of {S.group_label(group)} to the keyring "
-                       f"({obj.store.service}/{acct})", err=True)
+            moves.append((group, name, acct, secret, write))
+    if conflicts:
+        for text in conflicts:
+            click.echo(f"refused {text}", err=True)
+        fail("nothing moved, file and keyring unchanged: a key is never replaced without "
+             "--replace (check which key is right; 'migrate-keys --replace' overwrites the "
+             "keyring's)")
+    edits: S.Edits = {}
+    for group, name, acct, secret, write in moves:
+        try:
+            if write:
+                obj.store.set(acct, secret)
+        except SecretStoreError as e:
+            fail(str(e))
+        edits.update(S.secret_edit(group, name, None))
+        where = f"{obj.store.service}/{acct}"
+        click.echo(f"moved {name} of {S.group_label(group)} to the keyring ({where})" if write
+                   else f"removed {name} of {S.group_label(group)} from the file: the keyring "
+                   f"already holds it ({where})", err=True)
     if not edits:
         click.echo(f"no plaintext secret in {obj.path}", err=True)
         return

@@ -34,11 +34,13 @@ if TYPE_CHECKING:
 __all__ = [
     "SERVICE",
     "TIMEOUT",
+    "KeyConflict",
     "KeyringHealth",
     "KeyringUnavailable",
     "SecretStore",
     "SecretStoreError",
     "account",
+    "needs_write",
 ]
 
 SERVICE = "llm-settings"
@@ -65,6 +67,16 @@ class SecretStoreError(Exception):
 
 class KeyringUnavailable(SecretStoreError):
     """There is no usable keyring (missing, disabled, locked, unreachable or not trusted)."""
+
+
+class KeyConflict(SecretStoreError):
+    """The keyring already holds a different secret for the account: it is never replaced
+    unless the user asked for it."""
+
+    def __init__(self, service: str, account: str) -> None:
+        super().__init__(f"the keyring already holds a different key for {service}/{account}")
+        self.service = service
+        self.account = account
 
 
 @dataclass(frozen=True)
@@ -513,3 +525,18 @@ class SecretStore:
             return True
 
         return self._call("delete the key", remove)
+
+
+def needs_write(store: SecretStore, account: str, secret: str, replace: bool = False) -> bool:
+    """Whether ``secret`` must be written to ``account``: False when the keyring holds it already.
+
+    A key is never destroyed: a different stored secret raises :class:`KeyConflict` unless
+    ``replace``. A keyring that cannot be read raises :class:`SecretStoreError` (unknown is not
+    absent).
+    """
+    stored = store.get(account)
+    if stored == secret:
+        return False
+    if stored and not replace:
+        raise KeyConflict(store.service, account)
+    return True
