@@ -415,3 +415,71 @@ def test_migrate_keys_same_key_in_keyring_only_cleans_the_file(
     assert p.returncode == 0, p.stderr
     assert cfg.read_text() == '[llm]\nmodel = "openai/gpt-4o"\n'
     assert keyring_get(real_keyring, "openai") == "canary"
+
+
+# -- unknown is not absent ---------------------------------------------------------------
+LOCAL = 'model = "openai/local-model"\nbase_url = "http://127.0.0.1:9/v1"\n'
+PRINT_KEY = "import os; print('ran', os.environ.get('LLM_API_KEY') == 'sk-env-key-0000000003')"
+
+
+def assert_unknown_everywhere(run: Run, cfg: Path, env: dict[str, str], why: str) -> None:
+    """A key is stored but the keyring cannot be read: nothing says 'not set' or goes on."""
+    g = run("--config", str(cfg), "get", "api_key", env=env)
+    assert g.returncode == 1
+    assert "could not read the keyring" in g.stdout and why in g.stdout
+    assert "not set" not in g.stdout
+    show = run("--config", str(cfg), "show", env=env)
+    line = next(x for x in show.stdout.splitlines() if x.startswith("api_key"))
+    assert "could not read the keyring" in line and "not set" not in line
+    rows = {r["field"]: r for r in json.loads(
+        run("--config", str(cfg), "show", "--json", env=env).stdout)["fields"]}
+    assert rows["api_key"]["source"] == "keyring unreadable"
+    assert "could not read the keyring" in rows["api_key"]["problem"]
+    for args in (("exec", "--", sys.executable, "-c", PRINT_KEY),
+                 ("export", "--with-secrets")):
+        p = run("--config", str(cfg), *args, env=env)
+        assert p.returncode == 1, args
+        assert "could not read the keyring" in p.stderr and "ran" not in p.stdout
+    # with the key in the environment the keyring is not needed
+    ok = run("--config", str(cfg), "exec", "--", sys.executable, "-c", PRINT_KEY,
+             env={**env, "LLM_API_KEY": "sk-env-key-0000000003"})
+    assert ok.returncode == 0 and ok.stdout.strip() == "ran True", ok.stderr
+    t = run("--config", str(cfg), "test", env=env)
+    assert t.returncode == 1
+    assert "could not read the keyring" in t.stderr and "Set one" not in t.stderr
+    u = run("--config", str(cfg), "unset", "api_key", env=env)
+    assert u.returncode == 1
+    assert "may still be in the keyring" in u.stderr and "was not stored" not in u.stderr
+
+
+def test_locked_keyring_is_unknown_not_absent(keyring_session: dict[str, str], run: Run,
+                                              tmp_path: Path) -> None:
+    """A key stored in a keyring that is locked since."""
+    from tests.keyring_env import SESSION_VARS, lock_default_collection, start_keyring_session
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("[llm]\n" + LOCAL)
+    with start_keyring_session() as session:
+        env = {k: session.env[k] for k in SESSION_VARS}
+        keyring_set(env, "openai@127.0.0.1:9", CANARY)
+        lock_default_collection(session.env)
+        assert_unknown_everywhere(run, cfg, env, "locked")
+
+
+def test_no_dbus_is_unknown_not_absent(run: Run, real_keyring: dict[str, str],
+                                       tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("[llm]\n" + LOCAL)
+    keyring_set(real_keyring, "openai@127.0.0.1:9", CANARY)
+    env = {k: v for k, v in {**os.environ, **real_keyring}.items()
+           if k != "DBUS_SESSION_BUS_ADDRESS" and not k.startswith("LLM_")}
+    proc = subprocess.run([str(BIN), "--config", str(cfg), "get", "api_key"], env=env,
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 1 and "DBUS_SESSION_BUS_ADDRESS is unset" in proc.stdout
+    for args in (("exec", "--", sys.executable, "-c", PRINT_KEY), ("export", "--with-secrets"),
+                 ("unset", "api_key")):
+        p = subprocess.run([str(BIN), "--config", str(cfg), *args], env=env,
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 1 and "could not read the keyring" in p.stderr, args
+        assert CANARY not in p.stdout + p.stderr and "was not stored" not in p.stderr
+    assert keyring_get(real_keyring, "openai@127.0.0.1:9") == "canary"  # still there

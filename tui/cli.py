@@ -118,10 +118,11 @@ def show(obj: Ctx, as_json: bool) -> None:
     for f in F.FIELDS:
         v = s.values[f.name]
         shown = S.mask(v.value) if f.secret else v.value
-        rows.append({"field": f.name, "value": shown, "source": str(v.source),
+        source = "keyring unreadable" if v.unread else str(v.source)
+        rows.append({"field": f.name, "value": None if v.unread else shown, "source": source,
                      "env": f.env, "overridden": v.overridden,
                      "overrides": str(v.below.source) if v.overridden and v.below else None,
-                     "problem": v.problem or v.env_problem})
+                     "problem": v.unread or v.problem or v.env_problem})
     if as_json:
         out = {"config": str(s.path), "exists": obj.cfg.exists, "group": S.group_label(s.group),
                "provider": s.provider, "keyring": _keyring_json(s), "fields": rows}
@@ -137,7 +138,9 @@ def show(obj: Ctx, as_json: bool) -> None:
         source = row["source"]
         if row["overridden"]:
             source += f" (overrides {row['overrides']})"
-        if f.secret and s.values[f.name].source.kind == "default":
+        if s.values[f.name].unread:
+            text = "(unknown)"
+        elif f.secret and s.values[f.name].source.kind == "default":
             source = "not set"
         line = f"{f.name:<{width}}  {text:<28} {source}"
         if row["problem"]:
@@ -167,6 +170,9 @@ def get(obj: Ctx, field: str) -> None:
     f = _field(field)
     s = obj.settings(secrets=f.secret)
     v = s.values[f.name]
+    if v.unread:
+        click.echo(f"(unknown)\t{v.unread}")
+        sys.exit(1)
     if f.secret:
         click.echo(f"{S.mask(v.value)}\t{v.source if v.is_set else 'not set'}")
         return
@@ -263,19 +269,24 @@ def unset(obj: Ctx, field: str) -> None:
     if f.secret:
         s = obj.settings(secrets=False)
         acct = s.account(f.name)
-        removed = False
-        health = obj.store.health()
-        if health.usable:
-            try:
-                removed = obj.store.delete(acct)
-            except SecretStoreError as e:
-                fail(str(e))
         own = obj.cfg.table(*S.table_of(obj.group, f)) or {}
-        if f.name in own:
+        in_file = f.name in own
+        if in_file:
             obj.save(S.secret_edit(obj.group, f.name, None))
-            removed = True
-        click.echo(f"{f.name} {'removed' if removed else 'was not stored'} "
-                   f"({obj.store.service}/{acct})", err=True)
+            click.echo(f"{f.name} removed from {S.group_label(obj.group)} of {obj.path}",
+                       err=True)
+        where = f"{obj.store.service}/{acct}"
+        health = obj.store.health()
+        if not health.usable:
+            fail(f"{f.name} may still be in the keyring ({where}): "
+                 f"{S.unread_text(health.problem)}")
+        try:
+            removed = obj.store.delete(acct)
+        except SecretStoreError as e:
+            fail(f"{f.name} may still be in the keyring ({where}): {S.unread_text(str(e))}")
+        if removed or not in_file:
+            click.echo(f"{f.name} {'removed' if removed else 'was not stored'} ({where})",
+                       err=True)
         return
     edits, said = S.plan_unset(obj.cfg, obj.group, f.name)
     obj.save(edits)
@@ -365,7 +376,10 @@ def doctor(obj: Ctx) -> None:
 @click.pass_obj
 def export(obj: Ctx, fmt: str, with_secrets: bool) -> None:
     """LLM_* variables for a .env file, or -e flags for docker run."""
-    pairs = S.export_vars(obj.settings(), with_secrets)
+    s = obj.settings()
+    if with_secrets:
+        _need_secrets(s)
+    pairs = S.export_vars(s, with_secrets)
     lines = []
     for name, value in pairs:
         if fmt == "docker":
@@ -380,6 +394,12 @@ def export(obj: Ctx, fmt: str, with_secrets: bool) -> None:
         click.echo("\n".join(lines))
 
 
+def _need_secrets(s: S.Settings) -> None:
+    """Fail when a key these settings need is unknown: the keyring could not be read."""
+    for v in s.unread_needed():
+        fail(f"{v.field.name} is unknown, {v.unread}")
+
+
 def _dotenv_quote(value: str) -> str:
     if value and all(c.isalnum() or c in "-_./:@+,%" for c in value):
         return value
@@ -392,6 +412,7 @@ def _dotenv_quote(value: str) -> str:
 def exec_(obj: Ctx, command: tuple[str, ...]) -> None:
     """Run COMMAND with the LLM_* variables set, the key from the keyring included."""
     s = obj.settings()
+    _need_secrets(s)
     env = dict(os.environ)
     env.update({k: v for k, v in S.export_vars(s, with_secrets=True) if v is not None})
     sys.stdout.flush()
@@ -414,11 +435,13 @@ def test_(obj: Ctx, prompt: str | None, as_json: bool) -> None:
     """
     import asyncio
     import contextlib
+    import dataclasses
 
     from tui import live_test as L
 
     s = obj.settings()
     values = L.values_of(s)
+    unread = s.unread_needed()
     err = sys.stderr
     tty = err.isatty()
     shown = {"status": False, "answer": ""}
@@ -449,12 +472,23 @@ def test_(obj: Ctx, prompt: str | None, as_json: bool) -> None:
         for v in s.values.values():
             if v.problem or v.env_problem:
                 line(f"warning: {v.problem or v.env_problem}", keep=True)
+        for v in unread:
+            line(f"warning: testing without {v.field.name}, {v.unread}", keep=True)
+
+    def unknown_key(ev: L.Failed) -> L.Failed:
+        """A missing or rejected key when the keyring could not be read: say that instead."""
+        if not unread or ev.cause_kind not in ("missing_key", "auth"):
+            return ev
+        v = unread[0]
+        return dataclasses.replace(ev, advice=f"The {v.field.name} is unknown, {v.unread}")
 
     async def drive() -> L.Event | None:
         final = None
         events = L.run(values, prompt or L.DEFAULT_PROMPT)
         async with contextlib.aclosing(events):
             async for ev in events:
+                if isinstance(ev, L.Failed):
+                    ev = unknown_key(ev)
                 if isinstance(ev, L.Done | L.Failed):
                     final = ev
                 if as_json:

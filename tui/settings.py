@@ -19,6 +19,8 @@ from tui.config_file import DELETE, ConfigFile
 from tui.secrets import KeyringHealth, SecretStore, SecretStoreError, account
 
 EXTENDED = ("extended", "llm_settings")  # where env-only fields live; OpenHands ignores it
+AWS_PROVIDERS = ("bedrock", "sagemaker")
+AWS_SECRETS = ("aws_access_key_id", "aws_secret_access_key")
 
 
 def find_config(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> Path:
@@ -73,6 +75,7 @@ class Value:
     below: Value | None = None  # the value this one overrides (e.g. the file's, under env)
     problem: str | None = None  # why the value in the file is not usable
     env_problem: str | None = None  # why the LLM_* variable is ignored
+    unread: str | None = None  # a secret the keyring could not be read for: unknown, not absent
 
     @property
     def is_set(self) -> bool:
@@ -103,6 +106,15 @@ class Settings:
     def account(self, name: str = "api_key") -> str:
         """Keyring entry for a secret of these settings (provider, and host of a base URL)."""
         return account(self.provider, self["base_url"], name)
+
+    def unread_needed(self) -> list[Value]:
+        """Secrets these settings need that are unknown because the keyring could not be read.
+
+        Bedrock and SageMaker need the AWS keys, every other provider the API key; a key in
+        the environment or the file needs no keyring.
+        """
+        names = AWS_SECRETS if self.provider in AWS_PROVIDERS else ("api_key",)
+        return [self.values[n] for n in names if self.values[n].unread]
 
 
 def load(
@@ -160,7 +172,7 @@ def _from_file(f: F.Field, raw: Any, source: Source, below: Value) -> Value:
 
 
 def _resolve_secrets(s: Settings, store: SecretStore) -> None:
-    """Secrets: env, else keyring, else plaintext in the file."""
+    """Secrets: env, else keyring, else plaintext in the file; unread when the keyring fails."""
     health = store.health()
     s.keyring = health
     for name in F.SECRET_FIELDS:
@@ -168,16 +180,24 @@ def _resolve_secrets(s: Settings, store: SecretStore) -> None:
         if v.source.kind == "env":
             continue
         if not health.usable:
+            v.unread = None if v.value is not None else unread_text(health.problem)
             continue
         acct = s.account(name)
         try:
             secret = store.get(acct)
         except SecretStoreError as e:
             s.keyring_problem = str(e)
+            v.unread = None if v.value is not None else unread_text(str(e))
             continue
         if secret:
             s.values[name] = Value(v.field, secret, Source("keyring", f"{store.service}/{acct}"),
                                    below=v)
+
+
+def unread_text(problem: str | None) -> str:
+    """What to say about a secret the keyring could not be read for (the problem and fix)."""
+    why = (problem or "no usable keyring").removeprefix("No usable keyring: ")
+    return f"could not read the keyring: {why}"
 
 
 # -- cross-field rules -------------------------------------------------------------------
