@@ -483,3 +483,28 @@ def test_no_dbus_is_unknown_not_absent(run: Run, real_keyring: dict[str, str],
         assert p.returncode == 1 and "could not read the keyring" in p.stderr, args
         assert CANARY not in p.stdout + p.stderr and "was not stored" not in p.stderr
     assert keyring_get(real_keyring, "openai@127.0.0.1:9") == "canary"  # still there
+
+
+# -- secret values never in output -------------------------------------------------------
+NUMERIC_KEY = "73914620581937462058"  # a numeric key typed into the file: an int in TOML
+
+
+@pytest.mark.parametrize(("env", "toml"), [
+    ({"LLM_NUM_RETRIES": CANARY}, ""),  # a key pasted into the wrong variable
+    ({"LLM_COMPLETION_KWARGS": '{"api_key": "' + CANARY + '"'}, ""),  # broken JSON
+    ({"LLM_TEMPERATURE": CANARY}, ""),
+    ({}, f"api_key = {NUMERIC_KEY}\n"),  # not text: OpenHands refuses it, we never echo it
+    ({}, f"aws_secret_access_key = {NUMERIC_KEY}\n"),
+])
+def test_malformed_values_are_never_echoed_whole(run: Run, tmp_path: Path, env: dict[str, str],
+                                                 toml: str) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[llm]\nmodel = "openai/gpt-4o"\n' + toml)
+    field = next(iter(env), "api_key" if "api_key =" in toml else "aws_secret_access_key")
+    name = field.removeprefix("LLM_").lower()
+    outs = [run("--config", str(cfg), *args, env={**env, "PYTHON_KEYRING_BACKEND": FAIL_BACKEND})
+            for args in (("show",), ("show", "--json"), ("get", name), ("doctor",))]
+    said = "\n".join(p.stdout + p.stderr for p in outs)
+    assert field in said  # the problem is reported, by name
+    for secret in (CANARY, NUMERIC_KEY):
+        assert secret[:12] not in said

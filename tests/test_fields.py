@@ -117,3 +117,21 @@ def test_unknown_field_suggests() -> None:
         F.get("num_retry")
     with pytest.raises(F.FieldError, match="show lists them"):
         F.get("zzzz")
+
+
+SECRET_TEXT = "sk-canary-fields-5e1d0c9b8a7f"
+
+
+def test_errors_never_quote_a_secret_and_cut_long_values() -> None:
+    for name in F.SECRET_FIELDS:
+        f = F.BY_NAME[name]
+        for problem in (f.type_problem(73914620581937462058), f.type_problem([SECRET_TEXT])):
+            assert problem and "73914620" not in problem and SECRET_TEXT not in problem
+    with pytest.raises(F.FieldError) as e:
+        F.BY_NAME["num_retries"].from_env(SECRET_TEXT)
+    assert "LLM_NUM_RETRIES=" in str(e.value) and SECRET_TEXT[:12] not in str(e.value)
+    assert "29 characters" in str(e.value)
+    with pytest.raises(F.FieldError) as e:
+        F.BY_NAME["completion_kwargs"].parse('{"api_key": "' + SECRET_TEXT)
+    assert SECRET_TEXT[:12] not in str(e.value)
+    assert "'four'" in F.BY_NAME["num_retries"].shown("four")  # short values stay readable

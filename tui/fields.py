@@ -92,12 +92,13 @@ class Field:
                 return True
             if low in _FALSE:
                 return False
-            raise FieldError(f"{self.name}: {raw!r} is not true or false")
+            raise FieldError(f"{self.name}: {self.shown(raw)} is not true or false")
         if self.type is int:
             try:
                 number = int(raw.replace("_", ""))
             except ValueError:
-                raise FieldError(f"{self.name}: {raw!r} is not a whole number") from None
+                raise FieldError(f"{self.name}: {self.shown(raw)} is not a whole number"
+                                 ) from None
             return self.validate(number)
         if self.type is float:
             try:
@@ -106,7 +107,8 @@ class Field:
                 try:
                     value = float(raw)
                 except ValueError:
-                    raise FieldError(f"{self.name}: {raw!r} is not a number") from None
+                    raise FieldError(f"{self.name}: {self.shown(raw)} is not a number"
+                                     ) from None
             return self.validate(value)
         return self.validate(_parse_structured(self, raw))
 
@@ -132,26 +134,37 @@ class Field:
         }[self.type](value)
         if ok:
             return None
-        return f"{self.name}: expected a {self.type_name}, got {_describe(value)}"
+        return f"{self.name}: expected a {self.type_name}, got {self.describe(value)}"
 
     def rule_problem(self, value: Any) -> str | None:
         """Why this value is out of range or malformed, or None."""
+        got = self.shown(value)
         if isinstance(value, float) and not math.isfinite(value):
-            return f"{self.name}: {value} is not a finite number"
+            return f"{self.name}: {got} is not a finite number"
         if self.minimum is not None and isinstance(value, int | float):
             if self.min_exclusive and value <= self.minimum:
-                return f"{self.name}: must be greater than {_num(self.minimum)} (got {value})"
+                return f"{self.name}: must be greater than {_num(self.minimum)} (got {got})"
             if value < self.minimum:
-                return f"{self.name}: must be at least {_num(self.minimum)} (got {value})"
+                return f"{self.name}: must be at least {_num(self.minimum)} (got {got})"
         if self.maximum is not None and isinstance(value, int | float) and value > self.maximum:
-            return f"{self.name}: must be at most {_num(self.maximum)} (got {value})"
+            return f"{self.name}: must be at most {_num(self.maximum)} (got {got})"
         if self.choices and value not in self.choices:
-            return f"{self.name}: must be one of {', '.join(self.choices)} (got {value!r})"
+            return f"{self.name}: must be one of {', '.join(self.choices)} (got {got})"
         if self.check:
             reason = self.check(value)
             if reason:
-                return f"{self.name}: {reason}"
+                return f"{self.name}: {'its value is not valid' if self.secret else reason}"
         return None
+
+    def shown(self, value: Any) -> str:
+        """A value as an error may quote it: a secret never, a long value cut short."""
+        if self.secret:
+            return "(the value is hidden)"
+        return shown(value)
+
+    def describe(self, value: Any) -> str:
+        """Kind and value, for "expected X, got ..." (a secret's value is never quoted)."""
+        return _describe(value, quote=not self.secret)
 
     # -- rendering -----------------------------------------------------------------------
     def to_env(self, value: Any) -> str:
@@ -180,12 +193,13 @@ class Field:
             try:
                 return int(text)
             except ValueError:
-                raise FieldError(f"{self.env}={text!r} is not a whole number") from None
+                raise FieldError(f"{self.env}={self.shown(text)} is not a whole number"
+                                 ) from None
         if self.type is float:
             try:
                 return float(text)
             except ValueError:
-                raise FieldError(f"{self.env}={text!r} is not a number") from None
+                raise FieldError(f"{self.env}={self.shown(text)} is not a number") from None
         if self.type in (list, dict):
             return _parse_structured(self, text)
         return text
@@ -200,10 +214,11 @@ def _parse_structured(field: Field, raw: str) -> Any:
             value = tomllib.loads("v = " + raw)["v"]
         except tomllib.TOMLDecodeError:
             raise FieldError(
-                f"{field.name}: not valid JSON or TOML: {raw[:40]!r}"
+                f"{field.name}: not valid JSON or TOML: {field.shown(raw)}"
             ) from None
     if not isinstance(value, field.type):
-        raise FieldError(f"{field.name}: expected a {field.type_name}, got {_describe(value)}")
+        raise FieldError(f"{field.name}: expected a {field.type_name}, got "
+                         f"{field.describe(value)}")
     return value
 
 
@@ -224,11 +239,24 @@ def plain(value: Any) -> Any:
     return value
 
 
-def _describe(value: Any) -> str:
+SHOWN_MAX = 20  # longer values are cut to their first SHOWN_CUT characters in messages
+SHOWN_CUT = 8
+
+
+def shown(value: Any) -> str:
+    """A non-secret value as a message quotes it: repr, cut short when long (it may be a key
+    pasted into the wrong variable)."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= SHOWN_MAX:
+        return repr(value) if isinstance(value, str) else text
+    return f"{text[:SHOWN_CUT]!r}… ({len(text)} characters)"
+
+
+def _describe(value: Any, quote: bool = True) -> str:
     kind = {bool: "true/false", int: "whole number", float: "number", str: "text",
             list: "list", dict: "table"}.get(type(value), type(value).__name__)
-    shown = repr(value) if not isinstance(value, dict | list) else ""
-    return f"{kind} {shown}".strip()
+    text = shown(value) if quote and not isinstance(value, dict | list) else ""
+    return f"{kind} {text}".strip()
 
 
 def _num(x: float) -> str:
@@ -242,15 +270,15 @@ def check_url(value: str) -> str | None:
         return None
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https"):
-        return f"{value!r} is not a URL: it must start with http:// or https://"
+        return f"{shown(value)} is not a URL: it must start with http:// or https://"
     if not parts.hostname:
-        return f"{value!r} has no host name"
+        return f"{shown(value)} has no host name"
     if any(c.isspace() for c in value):
-        return f"{value!r} contains spaces"
+        return f"{shown(value)} contains spaces"
     try:
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:
-        return f"{value!r} has an invalid port"
+        return f"{shown(value)} has an invalid port"
     return None
 
 
@@ -262,7 +290,7 @@ def check_model(value: str) -> str | None:
     if not value:
         return "the model cannot be empty"
     if not _MODEL.match(value) or value.endswith("/"):
-        return f"{value!r} is not a model name like provider/model (no spaces, no empty part)"
+        return f"{shown(value)} is not a model name like provider/model (no spaces, no empty part)"
     return None
 
 
@@ -274,7 +302,7 @@ def check_safety_settings(value: list) -> str | None:
 
 def check_api_version(value: str) -> str | None:
     if value and not re.match(r"^\d{4}-\d{2}-\d{2}(-preview)?$|^v\d|^latest$|^preview$", value):
-        return f"{value!r} does not look like an API version such as 2024-12-01-preview"
+        return f"{shown(value)} does not look like an API version such as 2024-12-01-preview"
     return None
 
 
