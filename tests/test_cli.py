@@ -508,3 +508,34 @@ def test_malformed_values_are_never_echoed_whole(run: Run, tmp_path: Path, env: 
     assert field in said  # the problem is reported, by name
     for secret in (CANARY, NUMERIC_KEY):
         assert secret[:12] not in said
+
+
+# -- export for docker run ---------------------------------------------------------------
+def test_readme_docker_line_gives_docker_plain_flags(run: Run, keyring_session: dict[str, str],
+                                                    tmp_path: Path) -> None:
+    """The README's own `docker run $(llm-settings export --format docker) ...` line, run."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    line = next(x for x in readme.splitlines() if x.startswith("docker run $(llm-settings"))
+    (tmp_path / "config.toml").write_text(
+        '[llm]\nmodel = "openai/o3"\nlog_completions_folder = "/tmp/my logs"\n'
+        'temperature = 0.5\n')
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    record = tmp_path / "argv.json"
+    (bin_dir / "docker").write_text(
+        f"#!{sys.executable}\nimport json, sys\n"
+        f"open({str(record)!r}, 'w').write(json.dumps(sys.argv[1:]))\n")
+    (bin_dir / "docker").chmod(0o755)
+    env = {**_clean_env({**os.environ, **keyring_session}),
+           "PATH": f"{bin_dir}:{BIN.parent}:{os.environ['PATH']}"}
+    p = subprocess.run(["bash", "-c", line], env=env, cwd=tmp_path, capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    argv = json.loads(record.read_text())
+    assert argv[0] == "run" and argv[-3:] == ["-e", "LLM_API_KEY", "..."]
+    assert argv[1:-3:2] == ["-e"] * len(argv[1:-3:2])  # no stray "\\" words
+    flags = argv[2:-3:2]
+    assert {"LLM_MODEL=openai/o3", "LLM_TEMPERATURE=0.5"} <= set(flags)
+    # a value with a blank cannot survive $(...): passed by name, with a warning
+    assert "LLM_LOG_COMPLETIONS_FOLDER" in flags
+    assert "LLM_LOG_COMPLETIONS_FOLDER" in p.stderr and "my logs" not in p.stderr

@@ -380,18 +380,39 @@ def export(obj: Ctx, fmt: str, with_secrets: bool) -> None:
     if with_secrets:
         _need_secrets(s)
     pairs = S.export_vars(s, with_secrets)
+    if fmt == "docker":
+        click.echo(_docker_flags(pairs, sys.stdout.isatty()))
+        return
     lines = []
     for name, value in pairs:
-        if fmt == "docker":
-            lines.append("-e " + (name if value is None else shlex.quote(f"{name}={value}")))
-        elif value is None:
+        if value is None:
             lines.append(f"# {name} is a secret: add --with-secrets, or use llm-settings exec")
         else:
             lines.append(f"{name}={_dotenv_quote(value)}")
-    if fmt == "docker":
-        click.echo(" \\\n".join(lines))
-    else:
-        click.echo("\n".join(lines))
+    click.echo("\n".join(lines))
+
+
+_SPLIT_UNSAFE = set(" \t\n*?[")  # what $(...) word splitting and globbing would change
+
+
+def _docker_flags(pairs: list[tuple[str, str | None]], tty: bool) -> str:
+    """``-e`` flags: quoted lines to copy on a terminal; else plain words for ``$(...)``.
+
+    Unquoted ``$(...)`` splits on blanks and expands globs, so a value with those is given as
+    ``-e NAME`` (docker then reads NAME from its own environment), with a warning.
+    """
+    if tty:
+        return " \\\n".join("-e " + (name if value is None else shlex.quote(f"{name}={value}"))
+                             for name, value in pairs)
+    words = []
+    for name, value in pairs:
+        if value is not None and _SPLIT_UNSAFE & set(value):
+            click.echo(f"warning: {name} has blanks or *?[ which $(...) would split: printed "
+                       f"as -e {name}, so docker takes it from the environment (export it)",
+                       err=True)
+            value = None
+        words.append(f"-e {name}" if value is None else f"-e {name}={value}")
+    return " ".join(words)
 
 
 def _need_secrets(s: S.Settings) -> None:
