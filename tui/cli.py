@@ -180,7 +180,7 @@ def get(obj: Ctx, field: str) -> None:
         click.echo(f.to_text(v.value))
 
 
-@cli.command(name="set")
+@cli.command(name="set", context_settings={"ignore_unknown_options": True})
 @click.argument("field")
 @click.argument("value", required=False)
 @click.option("--insecure-storage", is_flag=True,
