@@ -541,3 +541,35 @@ def test_readme_docker_line_gives_docker_plain_flags(run: Run, keyring_session: 
     # a value with a blank cannot survive $(...): passed by name, with a warning
     assert "LLM_LOG_COMPLETIONS_FOLDER" in flags
     assert "LLM_LOG_COMPLETIONS_FOLDER" in p.stderr and "my logs" not in p.stderr
+
+
+# -- groups ------------------------------------------------------------------------------
+def test_a_group_that_does_not_exist_is_never_replaced_by_llm(run: Run, template: Path) -> None:
+    before = template.read_bytes()
+    for args in (("get", "model"), ("show",), ("export",), ("unset", "temperature"),
+                 ("exec", "--", sys.executable, "-c", "print('ran')"), ("test",)):
+        p = run("--config", str(template), "--llm", "draft_editr", *args)
+        assert p.returncode == 1, args
+        assert p.stderr.strip() == (f"llm-settings: there is no group [llm.draft_editr] in "
+                                    f"{template} (did you mean draft_editor?)"), args
+        assert "ran" not in p.stdout
+    assert template.read_bytes() == before
+    s = run("--config", str(template), "--llm", "fast-1", "set", "model", "openai/o3")
+    assert s.returncode == 0 and f"created [llm.fast-1] in {template}" in s.stderr
+    assert run("--config", str(template), "--llm", "fast-1", "get", "model").stdout == "openai/o3\n"
+    again = run("--config", str(template), "--llm", "fast-1", "set", "model", "openai/o4-mini")
+    assert "created" not in again.stderr
+
+
+@pytest.mark.parametrize("name", ["a.b", "a b", "[llm]", "", "grüße", "x/y"])
+def test_group_names_are_letters_digits_dash_underscore(run: Run, template: Path,
+                                                       name: str) -> None:
+    p = run("--config", str(template), "--llm", name, "show")
+    assert p.returncode == 2 and "letters, digits, - and _" in p.stderr
+
+
+def test_a_group_named_like_a_field_is_allowed(run: Run, template: Path) -> None:
+    p = run("--config", str(template), "--llm", "temperature", "set", "model", "openai/o3")
+    assert p.returncode == 0, p.stderr
+    assert run("--config", str(template), "--llm", "temperature", "get", "model"
+               ).stdout == "openai/o3\n"

@@ -6,9 +6,11 @@ never a secret.
 
 from __future__ import annotations
 
+import difflib
 import gc
 import json
 import os
+import re
 import shlex
 import sys
 from typing import Any, NoReturn
@@ -28,7 +30,10 @@ Where the API key comes from, first match wins:
 
 Which config.toml: --config PATH; else ./config.toml if it exists; else
 ~/.openhands/config.toml. --llm NAME works on the group [llm.NAME], whose unset
-fields inherit from [llm]."""
+fields inherit from [llm]; only set creates a group that is not in the file."""
+
+
+GROUP_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class Fail(click.ClickException):
@@ -67,6 +72,21 @@ class Ctx:
     def save(self, edits: S.Edits, private: bool = False) -> bool:
         return self.cfg.save(edits, private=private)
 
+    def missing_group(self) -> str | None:
+        """Why --llm NAME cannot be used: the group is not in the file (None if it is)."""
+        names = S.group_names(self.cfg)
+        if not self.group or self.group in names:
+            return None
+        hint = difflib.get_close_matches(self.group, names, n=1, cutoff=0.6)
+        return (f"there is no group [llm.{self.group}] in {self.path}"
+                + (f" (did you mean {hint[0]}?)" if hint else ""))
+
+    def need_group(self) -> None:
+        """Fail when --llm names a group the file does not have."""
+        problem = self.missing_group()
+        if problem:
+            fail(problem)
+
 
 def fail(message: str) -> NoReturn:
     raise Fail(message)
@@ -81,8 +101,8 @@ def fail(message: str) -> NoReturn:
 def cli(ctx: click.Context, config: str | None, group: str | None) -> None:
     """Set up the LLM backend of OpenHands: config.toml edited in place, keys in the keyring."""
     if group is not None:
-        group = group.removeprefix("llm.").strip("[]")
-        if not group or any(c in group for c in ".[] \"'"):
+        group = group.removeprefix("llm.")
+        if not GROUP_NAME.fullmatch(group):
             raise click.BadParameter("a group name is letters, digits, - and _", param_hint="--llm")
     ctx.obj = Ctx(config, group)
     if ctx.invoked_subcommand is None:
@@ -113,6 +133,7 @@ def setup(obj: Ctx) -> None:
 @click.pass_obj
 def show(obj: Ctx, as_json: bool) -> None:
     """Every field with its value and where it comes from."""
+    obj.need_group()
     s = obj.settings()
     rows = []
     for f in F.FIELDS:
@@ -168,6 +189,7 @@ def _keyring_json(s: S.Settings) -> dict[str, Any]:
 def get(obj: Ctx, field: str) -> None:
     """Print the effective value of FIELD (a secret: masked, with where it lives)."""
     f = _field(field)
+    obj.need_group()
     s = obj.settings(secrets=f.secret)
     v = s.values[f.name]
     if v.unread:
@@ -196,7 +218,10 @@ def set_(obj: Ctx, field: str, value: str | None, insecure_storage: bool) -> Non
         raise click.UsageError(f"set {f.name} needs a VALUE")
     parsed = f.parse(value)
     edits = S.plan_set(obj.cfg, obj.group, f.name, parsed)
+    new_group = obj.missing_group() is not None
     changed = obj.save(edits)
+    if new_group and obj.missing_group() is None:
+        click.echo(f"created {S.group_label(obj.group)} in {obj.path}", err=True)
     where = S.table_label(S.table_of(obj.group, f))
     click.echo(f"{f.name} = {f.to_text(parsed)} in {where} of {obj.path}"
                + ("" if changed else " (unchanged)"), err=True)
@@ -234,6 +259,9 @@ def _read_secret(f: F.Field, value: str | None) -> str:
 
 
 def _set_secret(obj: Ctx, f: F.Field, value: str | None, insecure: bool) -> None:
+    problem = None if insecure else obj.missing_group()
+    if problem:  # a keyring entry does not create the group: its account would be [llm]'s
+        fail(f"{problem}: set its model first (llm-settings --llm {obj.group} set model ...)")
     secret = _read_secret(f, value)
     s = obj.settings(secrets=False)
     if insecure:
@@ -266,6 +294,7 @@ def _set_secret(obj: Ctx, f: F.Field, value: str | None, insecure: bool) -> None
 def unset(obj: Ctx, field: str) -> None:
     """Clear FIELD: a group's field inherits from [llm]; a secret leaves the keyring."""
     f = _field(field)
+    obj.need_group()
     if f.secret:
         s = obj.settings(secrets=False)
         acct = s.account(f.name)
@@ -376,6 +405,7 @@ def doctor(obj: Ctx) -> None:
 @click.pass_obj
 def export(obj: Ctx, fmt: str, with_secrets: bool) -> None:
     """LLM_* variables for a .env file, or -e flags for docker run."""
+    obj.need_group()
     s = obj.settings()
     if with_secrets:
         _need_secrets(s)
@@ -432,6 +462,7 @@ def _dotenv_quote(value: str) -> str:
 @click.pass_obj
 def exec_(obj: Ctx, command: tuple[str, ...]) -> None:
     """Run COMMAND with the LLM_* variables set, the key from the keyring included."""
+    obj.need_group()
     s = obj.settings()
     _need_secrets(s)
     env = dict(os.environ)
@@ -460,6 +491,7 @@ def test_(obj: Ctx, prompt: str | None, as_json: bool) -> None:
 
     from tui import live_test as L
 
+    obj.need_group()
     s = obj.settings()
     values = L.values_of(s)
     unread = s.unread_needed()
