@@ -90,6 +90,7 @@ def test_set_one_retry_setting_pins_all_four_next_to_their_twins(run: Run, templ
     (("set", "num_retries", "four"), 1, "not a whole number"),
     (("set", "temperature", "9"), 1, "at most 2"),
     (("set", "base_url", "127.0.0.1:8000"), 1, "http://"),
+    (("set", "model", "127.0.0.1:8765/v1"), 1, "did you mean `set base_url http://127.0.0.1"),
     (("set", "num_retrys", "3"), 2, "did you mean num_retries"),
     (("set", "num_retries", "-1"), 1, "must be at least 1 (got -1)"),
     (("set", "temperature", "-0.5"), 1, "must be at least 0 (got -0.5)"),

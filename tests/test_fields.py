@@ -59,6 +59,9 @@ def test_documented_retry_defaults() -> None:
     ("safety_settings", '[{"category": "hate", "threshold": "low"}]',
      [{"category": "hate", "threshold": "low"}]),
     ("model", "anthropic/claude-3-7-sonnet-20250219", "anthropic/claude-3-7-sonnet-20250219"),
+    ("model", "ollama/qwen2.5:72b", "ollama/qwen2.5:72b"),  # a tag is not a port
+    ("model", "bedrock/anthropic.claude-v2:1", "bedrock/anthropic.claude-v2:1"),
+    ("model", "qwen2.5:72", "qwen2.5:72"),
 ])
 def test_parse_accepts(name: str, text: str, value: object) -> None:
     got = F.BY_NAME[name].parse(text)
@@ -81,6 +84,11 @@ def test_parse_accepts(name: str, text: str, value: object) -> None:
     ("model", "anthropic/", "not a model name"),
     ("model", "my model", "not a model name"),
     ("model", "", "cannot be empty"),
+    ("model", "127.0.0.1:8765/v1", "looks like a URL, not a model; did you mean `set base_url "
+     "http://127.0.0.1:8765/v1`?"),
+    ("model", "http://localhost:8000/v1", "looks like a URL"),
+    ("model", "localhost:11434", "looks like a URL"),
+    ("model", "api.example.com:8443/v1", "looks like a URL"),
     ("completion_kwargs", "[1, 2]", "expected a table"),
     ("completion_kwargs", "{oops", "not valid JSON or TOML"),
     ("safety_settings", "[1]", "each entry must be a table"),

@@ -243,11 +243,14 @@ SHOWN_MAX = 20  # longer values are cut to their first SHOWN_CUT characters in m
 SHOWN_CUT = 8
 
 
-def shown(value: Any) -> str:
+URL_MAX = 80  # URLs are quoted whole up to this length
+
+
+def shown(value: Any, limit: int = SHOWN_MAX) -> str:
     """A non-secret value as a message quotes it: repr, cut short when long (it may be a key
     pasted into the wrong variable)."""
     text = value if isinstance(value, str) else str(value)
-    if len(text) <= SHOWN_MAX:
+    if len(text) <= limit:
         return repr(value) if isinstance(value, str) else text
     return f"{text[:SHOWN_CUT]!r}… ({len(text)} characters)"
 
@@ -270,25 +273,36 @@ def check_url(value: str) -> str | None:
         return None
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https"):
-        return f"{shown(value)} is not a URL: it must start with http:// or https://"
+        return f"{shown(value, URL_MAX)} is not a URL: it must start with http:// or https://"
     if not parts.hostname:
-        return f"{shown(value)} has no host name"
+        return f"{shown(value, URL_MAX)} has no host name"
     if any(c.isspace() for c in value):
-        return f"{shown(value)} contains spaces"
+        return f"{shown(value, URL_MAX)} contains spaces"
     try:
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:
-        return f"{shown(value)} has an invalid port"
+        return f"{shown(value, URL_MAX)} has an invalid port"
     return None
 
 
 _MODEL = re.compile(r"^[^\s/][^\s]*$")
 
 
+_URL_LIKE = re.compile(
+    r"^[a-z][a-z0-9+.-]*://"  # a scheme
+    r"|^(localhost|\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:]+\])(:\d+)?(/|$)"  # a local host
+    r"|^[\w-]+(\.[\w-]+)+:\d{2,5}/",  # host:port/path
+    re.I)
+
+
 def check_model(value: str) -> str | None:
-    """A LiteLLM model string: provider/name or a bare name, no spaces."""
+    """A LiteLLM model string: provider/name or a bare name, no spaces, not a URL."""
     if not value:
         return "the model cannot be empty"
+    if _URL_LIKE.match(value):
+        url = value if "://" in value else f"http://{value}"
+        return (f"{shown(value, URL_MAX)} looks like a URL, not a model; did you mean "
+                f"`set base_url {url if len(url) <= URL_MAX else 'URL'}`?")
     if not _MODEL.match(value) or value.endswith("/"):
         return f"{shown(value)} is not a model name like provider/model (no spaces, no empty part)"
     return None
