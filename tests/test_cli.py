@@ -92,7 +92,7 @@ def test_set_one_retry_setting_pins_all_four_next_to_their_twins(run: Run, templ
     (("set", "base_url", "127.0.0.1:8000"), 1, "http://"),
     (("set", "model", "127.0.0.1:8765/v1"), 1, "did you mean `set base_url http://127.0.0.1"),
     (("set", "num_retrys", "3"), 2, "did you mean num_retries"),
-    (("set", "num_retries", "-1"), 1, "must be at least 1 (got -1)"),
+    (("set", "num_retries", "-1"), 1, "Attempts (num_retries): must be at least 1 (got -1)"),
     (("set", "temperature", "-0.5"), 1, "must be at least 0 (got -0.5)"),
     (("set", "retry_min_wait", "60"), 1, "longer than retry_max_wait"),
     (("set", "completion_kwargs", "{}"), 1, "inside [llm] as a named group"),

@@ -98,7 +98,18 @@ def test_parse_refuses_with_reason(name: str, text: str, reason: str) -> None:
     with pytest.raises(F.FieldError) as e:
         F.BY_NAME[name].parse(text)
     assert reason in str(e.value)
-    assert str(e.value).startswith(name)
+    assert str(e.value).startswith(F.BY_NAME[name].title + ": ")
+    assert str(e.value) == f"{F.BY_NAME[name].title}: {e.value.reason}"
+
+
+def test_messages_name_the_label_users_see_and_the_key() -> None:
+    with pytest.raises(F.FieldError) as e:
+        F.BY_NAME["num_retries"].parse("0")
+    assert str(e.value) == "Attempts (num_retries): must be at least 1 (got 0)"
+    assert e.value.reason == "must be at least 1 (got 0)"
+    assert F.BY_NAME["retry_min_wait"].rule_problem(-1) == (
+        "Minimum wait (retry_min_wait): must be at least 0 (got -1)")
+    assert F.BY_NAME["temperature"].title == "temperature"  # the label only spells it out
 
 
 def test_type_problem_matches_what_openhands_rejects() -> None:

@@ -41,7 +41,16 @@ _FALSE = {"false", "0", "no", "off"}
 
 
 class FieldError(ValueError):
-    """A value refused for a field; str() is one sentence with the reason."""
+    """A value refused for a field; str() is one sentence: "Label (name): reason".
+
+    ``reason`` is the sentence without the field's title, for a form that shows it next to
+    the field's label.
+    """
+
+    def __init__(self, message: str, field: Field | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.reason = message.removeprefix(f"{field.title}: ") if field else message
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,15 @@ class Field:
         return ("LLM_" if self.section == "llm" else "") + self.name.upper()
 
     @property
+    def title(self) -> str:
+        """How messages name the field: the label users see and the key, "Attempts
+        (num_retries)"; the key alone when the label only spells it out."""
+        label = re.sub(r"\s*\([^)]*\)$", "", self.label)
+        if label.lower().replace(" ", "_") == self.name:
+            return self.name
+        return f"{label} ({self.name})"
+
+    @property
     def type_name(self) -> str:
         return {str: "text", int: "whole number", float: "number", bool: "true/false",
                 list: "list", dict: "table"}[self.type]
@@ -85,20 +103,19 @@ class Field:
         if self.type is str:
             return self.validate(raw)
         if raw == "":
-            raise FieldError(f"{self.name}: a {self.type_name} is required (use unset to clear it)")
+            raise self.error(f"a {self.type_name} is required (use unset to clear it)")
         if self.type is bool:
             low = raw.lower()
             if low in _TRUE:
                 return True
             if low in _FALSE:
                 return False
-            raise FieldError(f"{self.name}: {self.shown(raw)} is not true or false")
+            raise self.error(f"{self.shown(raw)} is not true or false")
         if self.type is int:
             try:
                 number = int(raw.replace("_", ""))
             except ValueError:
-                raise FieldError(f"{self.name}: {self.shown(raw)} is not a whole number"
-                                 ) from None
+                raise self.error(f"{self.shown(raw)} is not a whole number") from None
             return self.validate(number)
         if self.type is float:
             try:
@@ -107,8 +124,7 @@ class Field:
                 try:
                     value = float(raw)
                 except ValueError:
-                    raise FieldError(f"{self.name}: {self.shown(raw)} is not a number"
-                                     ) from None
+                    raise self.error(f"{self.shown(raw)} is not a number") from None
             return self.validate(value)
         return self.validate(_parse_structured(self, raw))
 
@@ -116,10 +132,10 @@ class Field:
         """Check a typed value (from TOML, or parsed); return it, or raise FieldError."""
         problem = self.type_problem(value)
         if problem:
-            raise FieldError(problem)
+            raise FieldError(problem, self)
         problem = self.rule_problem(value)
         if problem:
-            raise FieldError(problem)
+            raise FieldError(problem, self)
         return value
 
     def type_problem(self, value: Any) -> str | None:
@@ -134,27 +150,31 @@ class Field:
         }[self.type](value)
         if ok:
             return None
-        return f"{self.name}: expected a {self.type_name}, got {self.describe(value)}"
+        return f"{self.title}: expected a {self.type_name}, got {self.describe(value)}"
 
     def rule_problem(self, value: Any) -> str | None:
         """Why this value is out of range or malformed, or None."""
         got = self.shown(value)
         if isinstance(value, float) and not math.isfinite(value):
-            return f"{self.name}: {got} is not a finite number"
+            return f"{self.title}: {got} is not a finite number"
         if self.minimum is not None and isinstance(value, int | float):
             if self.min_exclusive and value <= self.minimum:
-                return f"{self.name}: must be greater than {_num(self.minimum)} (got {got})"
+                return f"{self.title}: must be greater than {_num(self.minimum)} (got {got})"
             if value < self.minimum:
-                return f"{self.name}: must be at least {_num(self.minimum)} (got {got})"
+                return f"{self.title}: must be at least {_num(self.minimum)} (got {got})"
         if self.maximum is not None and isinstance(value, int | float) and value > self.maximum:
-            return f"{self.name}: must be at most {_num(self.maximum)} (got {got})"
+            return f"{self.title}: must be at most {_num(self.maximum)} (got {got})"
         if self.choices and value not in self.choices:
-            return f"{self.name}: must be one of {', '.join(self.choices)} (got {got})"
+            return f"{self.title}: must be one of {', '.join(self.choices)} (got {got})"
         if self.check:
             reason = self.check(value)
             if reason:
-                return f"{self.name}: {'its value is not valid' if self.secret else reason}"
+                return f"{self.title}: {'its value is not valid' if self.secret else reason}"
         return None
+
+    def error(self, reason: str) -> FieldError:
+        """The error refusing a value of this field for ``reason``."""
+        return FieldError(f"{self.title}: {reason}", self)
 
     def shown(self, value: Any) -> str:
         """A value as an error may quote it: a secret never, a long value cut short."""
@@ -213,12 +233,9 @@ def _parse_structured(field: Field, raw: str) -> Any:
         try:
             value = tomllib.loads("v = " + raw)["v"]
         except tomllib.TOMLDecodeError:
-            raise FieldError(
-                f"{field.name}: not valid JSON or TOML: {field.shown(raw)}"
-            ) from None
+            raise field.error(f"not valid JSON or TOML: {field.shown(raw)}") from None
     if not isinstance(value, field.type):
-        raise FieldError(f"{field.name}: expected a {field.type_name}, got "
-                         f"{field.describe(value)}")
+        raise field.error(f"expected a {field.type_name}, got {field.describe(value)}")
     return value
 
 
