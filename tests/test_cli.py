@@ -574,3 +574,12 @@ def test_a_group_named_like_a_field_is_allowed(run: Run, template: Path) -> None
     assert p.returncode == 0, p.stderr
     assert run("--config", str(template), "--llm", "temperature", "get", "model"
                ).stdout == "openai/o3\n"
+
+
+@pytest.mark.parametrize("path", ["", " "])
+def test_empty_config_path_is_a_usage_error(run: Run, keyring_session: dict[str, str],
+                                            path: str) -> None:
+    p = run("--config", path, "set", "model", "openai/empty-config-path")
+    assert p.returncode == 2 and "--config" in p.stderr and "empty" in p.stderr
+    default = Path(keyring_session["HOME"]) / ".openhands" / "config.toml"
+    assert not default.exists() or "empty-config-path" not in default.read_text()

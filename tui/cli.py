@@ -100,6 +100,8 @@ def fail(message: str) -> NoReturn:
 @click.pass_context
 def cli(ctx: click.Context, config: str | None, group: str | None) -> None:
     """Set up the LLM backend of OpenHands: config.toml edited in place, keys in the keyring."""
+    if config is not None and not config.strip():
+        raise click.BadParameter("the path is empty", param_hint="--config")
     if group is not None:
         group = group.removeprefix("llm.")
         if not GROUP_NAME.fullmatch(group):
