@@ -583,3 +583,15 @@ def test_empty_config_path_is_a_usage_error(run: Run, keyring_session: dict[str,
     assert p.returncode == 2 and "--config" in p.stderr and "empty" in p.stderr
     default = Path(keyring_session["HOME"]) / ".openhands" / "config.toml"
     assert not default.exists() or "empty-config-path" not in default.read_text()
+
+
+def test_aws_advice_names_its_own_variable(run: Run, template: Path, tmp_path: Path) -> None:
+    run("--config", str(template), "set", "model", "bedrock/anthropic.claude-3-7-sonnet")
+    p = run("--config", str(template), "set", "aws_secret_access_key", "-", input=CANARY,
+            env={"PYTHON_KEYRING_BACKEND": FAIL_BACKEND})
+    assert p.returncode == 1
+    assert "LLM_AWS_SECRET_ACCESS_KEY" in p.stderr and "LLM_API_KEY" not in p.stderr
+    g = run("--config", str(template), "get", "aws_access_key_id",
+            env={"PYTHON_KEYRING_BACKEND": FAIL_BACKEND})
+    assert g.returncode == 1
+    assert "LLM_AWS_ACCESS_KEY_ID" in g.stdout and "LLM_API_KEY" not in g.stdout

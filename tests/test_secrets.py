@@ -34,6 +34,7 @@ from tui.secrets import (
     SecretStore,
     SecretStoreError,
     account,
+    for_env,
     needs_write,
 )
 
@@ -259,6 +260,20 @@ def test_locked_collection(keyring_session: dict[str, str],
 
 
 # ---------------------------------------------------------------------------- no keyring
+
+
+def test_advice_names_the_fields_own_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", SECRET_SERVICE)
+    for problem in (SecretStore().health().problem, _fail_problem(monkeypatch)):
+        aws = for_env(problem, "LLM_AWS_SECRET_ACCESS_KEY")
+        assert "LLM_API_KEY" in problem
+        assert "LLM_API_KEY" not in aws and "LLM_AWS_SECRET_ACCESS_KEY" in aws
+
+
+def _fail_problem(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", FAIL)
+    return SecretStore().health().problem or ""
 
 
 def test_fail_backend(no_keyring: None) -> None:

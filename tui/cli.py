@@ -20,7 +20,7 @@ import click
 from tui import fields as F
 from tui import settings as S
 from tui.config_file import ConfigError, ConfigFile
-from tui.secrets import KeyConflict, SecretStore, SecretStoreError, needs_write
+from tui.secrets import KeyConflict, SecretStore, SecretStoreError, for_env, needs_write
 
 KEY_SOURCES = """\b
 Where the API key comes from, first match wins:
@@ -275,12 +275,12 @@ def _set_secret(obj: Ctx, f: F.Field, value: str | None, insecure: bool) -> None
         return
     health = obj.store.health()
     if not health.usable:
-        fail(f"{health.problem}")
+        fail(for_env(health.problem or "", f.env))
     acct = s.account(f.name)
     try:
         obj.store.set(acct, secret)
     except SecretStoreError as e:
-        fail(str(e))
+        fail(for_env(str(e), f.env))
     click.echo(f"{f.name} stored in the keyring ({obj.store.service}/{acct}).", err=True)
     plain = s.values[f.name]
     if plain.source.kind in ("file", "inherited"):
@@ -310,11 +310,11 @@ def unset(obj: Ctx, field: str) -> None:
         health = obj.store.health()
         if not health.usable:
             fail(f"{f.name} may still be in the keyring ({where}): "
-                 f"{S.unread_text(health.problem)}")
+                 f"{S.unread_text(health.problem, f)}")
         try:
             removed = obj.store.delete(acct)
         except SecretStoreError as e:
-            fail(f"{f.name} may still be in the keyring ({where}): {S.unread_text(str(e))}")
+            fail(f"{f.name} may still be in the keyring ({where}): {S.unread_text(str(e), f)}")
         if removed or not in_file:
             click.echo(f"{f.name} {'removed' if removed else 'was not stored'} ({where})",
                        err=True)

@@ -40,6 +40,8 @@ __all__ = [
     "SecretStore",
     "SecretStoreError",
     "account",
+    "fallback",
+    "for_env",
     "needs_write",
 ]
 
@@ -56,9 +58,26 @@ _ENV_VAR = "PYTHON_KEYRING_BACKEND"
 _SECRET_SERVICE = "keyring.backends.SecretService"
 
 _OPT_IN = "with --insecure-storage"  # the CLI's plaintext opt-in; the app has a box instead
-_FALLBACK = f"set LLM_API_KEY in the environment or store the key in config.toml {_OPT_IN}"
-_DBUS_FALLBACK = "Set LLM_API_KEY in the environment, run inside `dbus-run-session` with " \
-    f"gnome-keyring unlocked, or store the key in config.toml {_OPT_IN}."
+
+
+def fallback(env: str = "LLM_API_KEY") -> str:
+    """What to do without a keyring, for the secret OpenHands reads from the variable ``env``."""
+    return f"set {env} in the environment or store the key in config.toml {_OPT_IN}"
+
+
+def _dbus_fallback(env: str = "LLM_API_KEY") -> str:
+    return (f"Set {env} in the environment, run inside `dbus-run-session` with gnome-keyring "
+            f"unlocked, or store the key in config.toml {_OPT_IN}.")
+
+
+_FALLBACK = fallback()
+_DBUS_FALLBACK = _dbus_fallback()
+
+
+def for_env(text: str, env: str) -> str:
+    """A keyring problem or error whose advice names ``env`` (e.g. LLM_AWS_SECRET_ACCESS_KEY)
+    instead of LLM_API_KEY."""
+    return text.replace(_FALLBACK, fallback(env)).replace(_DBUS_FALLBACK, _dbus_fallback(env))
 
 
 class SecretStoreError(Exception):

@@ -16,7 +16,7 @@ from typing import Any
 from tui import fields as F
 from tui.catalog import provider_of
 from tui.config_file import DELETE, ConfigFile
-from tui.secrets import KeyringHealth, SecretStore, SecretStoreError, account
+from tui.secrets import KeyringHealth, SecretStore, SecretStoreError, account, for_env
 
 EXTENDED = ("extended", "llm_settings")  # where env-only fields live; OpenHands ignores it
 AWS_PROVIDERS = ("bedrock", "sagemaker")
@@ -180,23 +180,23 @@ def _resolve_secrets(s: Settings, store: SecretStore) -> None:
         if v.source.kind == "env":
             continue
         if not health.usable:
-            v.unread = None if v.value is not None else unread_text(health.problem)
+            v.unread = None if v.value is not None else unread_text(health.problem, v.field)
             continue
         acct = s.account(name)
         try:
             secret = store.get(acct)
         except SecretStoreError as e:
             s.keyring_problem = str(e)
-            v.unread = None if v.value is not None else unread_text(str(e))
+            v.unread = None if v.value is not None else unread_text(str(e), v.field)
             continue
         if secret:
             s.values[name] = Value(v.field, secret, Source("keyring", f"{store.service}/{acct}"),
                                    below=v)
 
 
-def unread_text(problem: str | None) -> str:
+def unread_text(problem: str | None, f: F.Field) -> str:
     """What to say about a secret the keyring could not be read for (the problem and fix)."""
-    why = (problem or "no usable keyring").removeprefix("No usable keyring: ")
+    why = for_env(problem or "no usable keyring", f.env).removeprefix("No usable keyring: ")
     return f"could not read the keyring: {why}"
 
 
