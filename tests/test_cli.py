@@ -595,3 +595,16 @@ def test_aws_advice_names_its_own_variable(run: Run, template: Path, tmp_path: P
             env={"PYTHON_KEYRING_BACKEND": FAIL_BACKEND})
     assert g.returncode == 1
     assert "LLM_AWS_ACCESS_KEY_ID" in g.stdout and "LLM_API_KEY" not in g.stdout
+
+
+def test_docker_flags_on_a_terminal_stay_readable_quoted_lines() -> None:
+    from tui.cli_export import docker_flags
+
+    pairs = [("LLM_MODEL", "openai/o3"), ("LLM_LOG_COMPLETIONS_FOLDER", "/tmp/my logs"),
+             ("LLM_API_KEY", None)]
+    assert docker_flags(pairs, tty=True) == (
+        "-e LLM_MODEL=openai/o3 \\\n-e 'LLM_LOG_COMPLETIONS_FOLDER=/tmp/my logs' \\\n"
+        "-e LLM_API_KEY", [])
+    words, warnings = docker_flags(pairs, tty=False)
+    assert words == "-e LLM_MODEL=openai/o3 -e LLM_LOG_COMPLETIONS_FOLDER -e LLM_API_KEY"
+    assert len(warnings) == 1 and "my logs" not in warnings[0]

@@ -11,7 +11,6 @@ import gc
 import json
 import os
 import re
-import shlex
 import sys
 from typing import Any, NoReturn
 
@@ -19,6 +18,7 @@ import click
 
 from tui import fields as F
 from tui import settings as S
+from tui.cli_export import docker_flags, dotenv_quote
 from tui.config_file import ConfigError, ConfigFile
 from tui.secrets import KeyConflict, SecretStore, SecretStoreError, for_env, needs_write
 
@@ -413,50 +413,24 @@ def export(obj: Ctx, fmt: str, with_secrets: bool) -> None:
         _need_secrets(s)
     pairs = S.export_vars(s, with_secrets)
     if fmt == "docker":
-        click.echo(_docker_flags(pairs, sys.stdout.isatty()))
+        words, warnings = docker_flags(pairs, sys.stdout.isatty())
+        for text in warnings:
+            click.echo(f"warning: {text}", err=True)
+        click.echo(words)
         return
     lines = []
     for name, value in pairs:
         if value is None:
             lines.append(f"# {name} is a secret: add --with-secrets, or use llm-settings exec")
         else:
-            lines.append(f"{name}={_dotenv_quote(value)}")
+            lines.append(f"{name}={dotenv_quote(value)}")
     click.echo("\n".join(lines))
-
-
-_SPLIT_UNSAFE = set(" \t\n*?[")  # what $(...) word splitting and globbing would change
-
-
-def _docker_flags(pairs: list[tuple[str, str | None]], tty: bool) -> str:
-    """``-e`` flags: quoted lines to copy on a terminal; else plain words for ``$(...)``.
-
-    Unquoted ``$(...)`` splits on blanks and expands globs, so a value with those is given as
-    ``-e NAME`` (docker then reads NAME from its own environment), with a warning.
-    """
-    if tty:
-        return " \\\n".join("-e " + (name if value is None else shlex.quote(f"{name}={value}"))
-                             for name, value in pairs)
-    words = []
-    for name, value in pairs:
-        if value is not None and _SPLIT_UNSAFE & set(value):
-            click.echo(f"warning: {name} has blanks or *?[ which $(...) would split: printed "
-                       f"as -e {name}, so docker takes it from the environment (export it)",
-                       err=True)
-            value = None
-        words.append(f"-e {name}" if value is None else f"-e {name}={value}")
-    return " ".join(words)
 
 
 def _need_secrets(s: S.Settings) -> None:
     """Fail when a key these settings need is unknown: the keyring could not be read."""
     for v in s.unread_needed():
         fail(f"{v.field.name} is unknown, {v.unread}")
-
-
-def _dotenv_quote(value: str) -> str:
-    if value and all(c.isalnum() or c in "-_./:@+,%" for c in value):
-        return value
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 @cli.command(name="exec", context_settings={"ignore_unknown_options": True})
