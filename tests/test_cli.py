@@ -608,3 +608,54 @@ def test_docker_flags_on_a_terminal_stay_readable_quoted_lines() -> None:
     words, warnings = docker_flags(pairs, tty=False)
     assert words == "-e LLM_MODEL=openai/o3 -e LLM_LOG_COMPLETIONS_FOLDER -e LLM_API_KEY"
     assert len(warnings) == 1 and "my logs" not in warnings[0]
+
+
+def _on_terminal(args: list[str], env: dict[str, str], answer: bytes, marker: bytes
+                 ) -> tuple[int, bytes]:
+    """Run llm-settings on a pseudo-terminal, answer once `marker` shows; (exit code, output)."""
+    import pty
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(str(BIN), [str(BIN), *args], env)
+    seen = b""
+
+    def read_until(done: Callable[[], bool], timeout: float = 20) -> None:
+        nonlocal seen
+        end = time.monotonic() + timeout
+        while not done() and time.monotonic() < end:
+            if select.select([fd], [], [], 0.1)[0]:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:
+                    return
+                if not chunk:
+                    return
+                seen += chunk
+
+    read_until(lambda: marker in seen)
+    os.write(fd, answer)
+    read_until(lambda: False)  # to the end: the terminal closes when the process exits
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), seen
+
+
+def test_migrate_keys_asks_on_a_terminal_and_no_keeps_everything(
+        real_keyring: dict[str, str], tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[llm]\nmodel = "openai/gpt-4o"\napi_key = "{CANARY}"\n')
+    keyring_set(real_keyring, "openai", OTHER_KEY)
+    before = cfg.read_bytes()
+    env = _clean_env({**os.environ, **real_keyring})
+    code, seen = _on_terminal(["--config", str(cfg), "migrate-keys"], env, b"n\n",
+                              b"Replace it?")
+    assert code == 1 and b"llm-settings/openai" in seen, seen
+    assert cfg.read_bytes() == before and keyring_value(real_keyring, "openai") == OTHER_KEY
+    code, seen = _on_terminal(["--config", str(cfg), "migrate-keys"], env, b"y\n",
+                              b"Replace it?")
+    assert code == 0, seen
+    assert keyring_get(real_keyring, "openai") == "canary" and "api_key" not in cfg.read_text()
+    assert CANARY.encode() not in seen

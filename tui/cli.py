@@ -331,8 +331,9 @@ def unset(obj: Ctx, field: str) -> None:
 def migrate_keys(obj: Ctx, replace: bool) -> None:
     """Move plaintext secrets from config.toml into the keyring and remove them from the file.
 
-    A different key already in the keyring is never replaced without --replace: then nothing
-    is moved, the file and the keyring are left as they are, and the exit code is 1.
+    A different key already in the keyring is never replaced without --replace (or a yes
+    on a terminal): then nothing is moved, the file and the keyring are left as they are,
+    and the exit code is 1.
     """
     health = obj.store.health()
     if not health.usable:
@@ -355,8 +356,13 @@ def migrate_keys(obj: Ctx, replace: bool) -> None:
             try:
                 write = needs_write(obj.store, acct, secret, replace)
             except KeyConflict as e:
-                conflicts.append(f"{name} of {S.group_label(group)}: {e}")
-                continue
+                said = f"{name} of {S.group_label(group)}: {e}"
+                if not (sys.stdin.isatty() and sys.stderr.isatty()) or not click.confirm(
+                        f"{said}. Replace it? The key in the keyring is lost", default=False,
+                        err=True):
+                    conflicts.append(said)
+                    continue
+                write = True
             except SecretStoreError as e:
                 fail(str(e))
             moves.append((group, name, acct, secret, write))
