@@ -278,10 +278,11 @@ def _check_split(name: str, section: Any, spec: Mapping[str, str], add: Add) -> 
                 "groups inherit those defaults)")
     for group, overrides in groups.items():
         for key, value in overrides.items():
-            if isinstance(value, dict) and key in ("extended", "condenser", "model_routing") \
-                    and name == "agent":
-                continue  # nested models of AgentConfig: not checked in depth
             problem = next(iter(model_problems(spec, {key: value})), None)
+            if name == "agent" and isinstance(value, dict) and key == "condenser":
+                problem = next(iter(condenser_problems(value, nested=True)), None)
+            elif name == "agent" and isinstance(value, dict) and key == "model_routing":
+                problem = next(iter(model_routing_problems(value)), None)
             if problem:
                 add("error", f"[{name}.{group}]: {_llm_problem_text(key, problem)}; "
                     f"OpenHands would skip the group [{name}.{group}]")
@@ -299,17 +300,23 @@ def _check_strict(name: str, section: Any, spec: Mapping[str, str], add: Add) ->
         add("error", f"[{name}]: {problem}; {STOPS}")
 
 
-def _check_model_routing(section: Any, add: Add) -> None:
-    if not isinstance(section, dict):
-        add("error", f"{_not_table('model_routing', section)}; {STOPS}")
-        return
+def model_routing_problems(section: dict) -> list[str]:
+    """What makes ``ModelRoutingConfig.model_validate(section)`` fail."""
     problems = model_problems({"router_name": "str", "llms_for_routing": "dict"}, section)
-    for name, llm in (section.get("llms_for_routing") or {}).items():
+    llms = section.get("llms_for_routing")
+    for name, llm in (llms if isinstance(llms, dict) else {}).items():
         if not isinstance(llm, dict):
             problems.append(f"llms_for_routing.{name}: expected a table")
         else:
             problems += [f"llms_for_routing.{name}: {p}" for p in model_problems(LLM, llm)]
-    for problem in problems:
+    return problems
+
+
+def _check_model_routing(section: Any, add: Add) -> None:
+    if not isinstance(section, dict):
+        add("error", f"{_not_table('model_routing', section)}; {STOPS}")
+        return
+    for problem in model_routing_problems(section):
         add("error", f"[model_routing]: {problem}; {STOPS}")
 
 
@@ -385,48 +392,59 @@ def _check_mcp(section: Any, add: Add) -> None:
         add("error", f"[mcp]: {problem}; {STOPS}")
 
 
-def _check_condenser(section: Any, llm_section: Any, add: Add) -> None:
-    """A problem makes OpenHands use the noop condenser (nothing is condensed).
+def condenser_problems(section: dict, llm_section: Any = None, nested: bool = False
+                       ) -> list[str]:
+    """What makes a condenser table fail to validate.
 
-    ``llm_config = "NAME"`` names an [llm.NAME] group; an unknown name falls back to [llm],
-    but with no [llm] section at all there is nothing to fall back to.
+    At the top, ``[condenser]`` defaults to ``noop`` and ``llm_config = "NAME"`` names an
+    [llm.NAME] group (an unknown name falls back to [llm]; with no [llm] section at all there
+    is nothing to fall back to). ``nested``: a member of pydantic's union of condenser models
+    (pipeline members, [agent.NAME.condenser]): an untyped table matches a lenient member, and
+    ``llm_config`` must be a table.
     """
+    if nested and "type" not in section:
+        return []
+    kind = section.get("type", "noop")
+    if not isinstance(kind, str) or kind not in CONDENSERS:
+        return [f"type {kind!r} is not one of {', '.join(CONDENSERS)}"]
+    spec = CONDENSERS[kind]
+    data = {k: v for k, v in section.items() if k != "llm_config"}
+    problems = model_problems({**spec, "type": "str"}, data,
+                              forbid=kind != "browser_output_masking")
+    llm = section.get("llm_config")
+    by_name = not nested and kind in ("llm", "llm_attention") and isinstance(llm, str)
+    if by_name and llm_section is None:
+        problems.append(f"llm_config = {llm!r} but there is no [llm] section to read it from")
+    elif spec.get("llm_config") and not by_name:
+        if llm is None:
+            problems.append("llm_config is required (the name of an [llm.NAME] group)")
+        elif not isinstance(llm, dict):
+            problems.append(f"llm_config: expected a group name or a table, got "
+                            f"{F._describe(llm)}")
+        else:
+            problems += [f"llm_config: {p}" for p in model_problems(LLM, llm)]
+    elif "llm_config" in section and not spec.get("llm_config") \
+            and kind != "browser_output_masking":
+        problems.append("unknown key 'llm_config'")
+    for member in section.get("condensers", []) if kind == "pipeline" else []:
+        if not isinstance(member, dict):
+            problems.append(f"condensers: an entry is {F._describe(member)}, not a table")
+        else:
+            problems += [f"condensers: {p}" for p in condenser_problems(member, nested=True)]
+    return problems
+
+
+def _check_condenser(section: Any, llm_section: Any, add: Add) -> None:
+    """A problem makes OpenHands use the noop condenser (nothing is condensed)."""
     if not isinstance(section, dict):
         add("error", f"{_not_table('condenser', section)}; {STOPS}")
         return
-    kind = section.get("type", "noop")
-    if not isinstance(kind, str) or kind not in CONDENSERS:
-        problems = [f"type {kind!r} is not one of {', '.join(CONDENSERS)}"]
-    else:
-        spec = CONDENSERS[kind]
-        data = {k: v for k, v in section.items() if k != "llm_config"}
-        problems = model_problems({**spec, "type": "str"}, data,
-                                  forbid=kind != "browser_output_masking")
-        llm = section.get("llm_config")
-        if spec.get("llm_config") and not (kind in ("llm", "llm_attention")
-                                           and isinstance(llm, str)):
-            # a group name is looked up (an unknown one falls back to [llm]); else a table
-            if llm is None:
-                problems.append("llm_config is required (the name of an [llm.NAME] group)")
-            elif not isinstance(llm, dict):
-                problems.append(f"llm_config: expected a group name or a table, got "
-                                f"{F._describe(llm)}")
-            else:
-                problems += [f"llm_config: {p}" for p in model_problems(LLM, llm)]
-        elif "llm_config" in section and not spec.get("llm_config") \
-                and kind != "browser_output_masking":
-            problems.append("unknown key 'llm_config'")
-        if kind in ("llm", "llm_attention") and isinstance(llm, str):
-            groups = llm_section if isinstance(llm_section, dict) else {}
-            if llm_section is None:
-                problems.append(f"llm_config = {llm!r} but there is no [llm] section to "
-                                "read it from")
-            elif not isinstance(groups.get(llm), dict) and llm != "llm":
-                add("warning", f"[condenser]: llm_config = {llm!r} names no [llm.{llm}] "
-                               "group; OpenHands falls back to [llm]")
-        if kind == "pipeline" and not all(isinstance(c, dict)
-                                           for c in section.get("condensers", [])):
-            problems.append("condensers must be a list of tables")
-    for problem in problems:
+    llm = section.get("llm_config")
+    if section.get("type") in ("llm", "llm_attention") and isinstance(llm, str) \
+            and isinstance(llm_section, dict) and llm != "llm" \
+            and not isinstance(llm_section.get(llm), dict):
+        add("warning", f"[condenser]: llm_config = {llm!r} names no [llm.{llm}] group; "
+                       "OpenHands falls back to [llm]")
+    for problem in condenser_problems(section, llm_section):
         add("error", f"[condenser]: {problem}; OpenHands would ignore [condenser] and "
                      "condense nothing (noop)")
