@@ -96,3 +96,36 @@ def test_registry_matches_llm_config_fields(openhands_python: Path) -> None:
         secret = F.BY_NAME[name].secret
         assert (word in fields[name]) or (secret and "SecretStr" in fields[name]), \
             (name, kind, fields[name])
+
+
+# -- the venv helper ---------------------------------------------------------------------
+def test_without_python312_the_test_skips_or_fails_under_ci(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(openhands_venv, "find_python", lambda: None)
+    for var in openhands_venv.REQUIRE_VARS:
+        monkeypatch.delenv(var, raising=False)
+    with pytest.raises(pytest.skip.Exception, match=r"no Python 3\.12 found"):
+        openhands_venv.python_with(SPECS)
+    monkeypatch.setenv("LLM_SETTINGS_REQUIRE_E2E", "1")
+    with pytest.raises(pytest.fail.Exception, match=r"no Python 3\.12 found"):
+        openhands_venv.python_with(SPECS)
+
+
+def test_a_failed_build_leaves_no_venv(monkeypatch: pytest.MonkeyPatch,
+                                       tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    python = openhands_venv.find_python() or sys.executable
+    calls = []
+
+    def run(cmd: list[str], what: str) -> None:
+        calls.append(what)
+        if "install" in what:
+            Path(cmd[cmd.index("-p") + 1]).parent.mkdir(parents=True, exist_ok=True)
+            pytest.fail("install interrupted", pytrace=False)
+
+    monkeypatch.setattr(openhands_venv, "_run", run)
+    with pytest.raises(pytest.fail.Exception, match="install interrupted"):
+        openhands_venv.build(["nothing==1.0"], python, "uv")
+    root = openhands_venv.cache_root()
+    assert len(calls) == 2
+    assert list(root.iterdir()) == []  # neither the venv nor its temporary folder
