@@ -149,7 +149,7 @@ def test_show_reads_what_export_writes(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("text", "message"), [
     ('{"stream": true}', "Python writes True, False and None"),
-    ("{'a':", "is not a Python literal"),
+    ("{'a':", "a syntax error, which stops OpenHands 0.62 at startup"),
     ("[1, 2]", "expected a dict"),
 ])
 def test_completion_kwargs_env_refuses_what_openhands_cannot_use(text: str,

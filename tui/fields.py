@@ -198,7 +198,11 @@ def _parse_literal(field: Field, text: str) -> dict:
     """A dict variable as OpenHands reads it: ``ast.literal_eval``, a Python literal."""
     try:
         value = ast.literal_eval(text)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+    except SyntaxError:
+        raise FieldError(f"{field.env}={text[:40]!r} is not a Python literal such as "
+                         f"{{'top_p': 0.9}} (a syntax error, which stops OpenHands 0.62 at "
+                         "startup)") from None
+    except (ValueError, TypeError, MemoryError, RecursionError):
         hint = (" (Python writes True, False and None)"
                 if re.search(r"\b(true|false|null)\b", text) else "")
         raise FieldError(f"{field.env}={text[:40]!r} is not a Python literal such as "
