@@ -8,6 +8,7 @@ Doctor must exit 1 exactly on those files.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -102,10 +103,13 @@ def test_registry_matches_llm_config_fields(openhands_python: Path) -> None:
 def test_without_python312_the_test_skips_or_fails_under_ci(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(openhands_venv, "find_python", lambda: None)
+    banner = io.StringIO()
+    monkeypatch.setattr(sys, "__stderr__", banner)
     for var in openhands_venv.REQUIRE_VARS:
         monkeypatch.delenv(var, raising=False)
     with pytest.raises(pytest.skip.Exception, match=r"no Python 3\.12 found"):
         openhands_venv.python_with(SPECS)
+    assert "E2E TESTS SKIPPED: no Python 3.12 found" in banner.getvalue()  # loudly
     monkeypatch.setenv("LLM_SETTINGS_REQUIRE_E2E", "1")
     with pytest.raises(pytest.fail.Exception, match=r"no Python 3\.12 found"):
         openhands_venv.python_with(SPECS)
