@@ -167,3 +167,10 @@ def test_show_json_reads_a_python_literal(tmp_path: Path, no_keyring: None) -> N
     assert row["problem"] is None
     assert row["value"] == {"top_p": 0.9, "stream": False}
     assert row["source"] == "env LLM_COMPLETION_KWARGS"
+
+
+def test_doctor_says_a_syntax_error_in_completion_kwargs_stops_openhands(tmp_path: Path) -> None:
+    report = doctor.run(tmp_path / "none.toml", None, {"LLM_COMPLETION_KWARGS": "{'a':"}, None)
+    warnings = [f.message for f in report.findings if f.level == "warning"]
+    assert any("stops OpenHands 0.62 at startup" in w and "ignores it" not in w
+               for w in warnings), warnings

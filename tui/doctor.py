@@ -131,7 +131,9 @@ def check_env(cfg: ConfigFile, group: str | None, environ: Mapping[str, str],
     s = S.load(cfg, group, environ=environ)
     for name, v in s.values.items():
         if v.env_problem:
-            r.add("warning", v.env_problem)
+            stops = "stops OpenHands" in v.env_problem  # then it does not just ignore it
+            r.add("warning", v.env_problem.removesuffix("; OpenHands ignores it") if stops
+                  else v.env_problem)
         if v.overridden and v.below is not None:
             shown = "(secret)" if v.field.secret else repr(v.value)
             r.add("info", f"{v.field.env} in the environment overrides {name} from "
