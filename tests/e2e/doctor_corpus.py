@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tui import fields as F
+from tui import openhands_rules as R
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "fixtures" / "openhands-config.template.toml"
 
@@ -185,6 +186,12 @@ LAX: dict[type, tuple[list[str], list[str]]] = {
     str: (['""'], ["5", "true", "[\"a\"]"]),
     dict: (["{a = 1}"], []),
 }
+POOL = ['"5"', "5", "5.0", "5.5", "0", "1", "-1", "true", '"yes"', '"x"', '""', "[]", '["a"]',
+        "[1]", "{}", '{a = "b"}', "{a = 1}", "inf", "1979-05-27T07:32:00Z",
+        '[{category = "c", threshold = "t"}]']
+SECTION_FIELDS = {"agent": R.AGENT, "security": R.SECURITY, "sandbox": R.SANDBOX,
+                  "kubernetes": R.KUBERNETES, "condenser": {"type": "str"},
+                  "model_routing": {"router_name": "str"}}
 SAMPLE = {int: "num_retries", float: "temperature", bool: "drop_params", str: "base_url",
           dict: "completion_kwargs"}
 
@@ -196,6 +203,14 @@ def generated() -> dict[str, str]:
         for v in good + bad:
             out[f"{name} = {v}"] = f'[llm]\nmodel = "x"\n{name} = {v}\n'
             out[f"[llm.g] {name} = {v}"] = f'[llm.g]\n{name} = {v}\n'
+    for f in F.FIELDS:  # every [llm] field against every kind of TOML value
+        if not f.env_only and f.section == "llm":
+            for i, v in enumerate(POOL):
+                out[f"{f.name} = {v} (pool {i})"] = f"[llm]\n{f.name} = {v}\n"
+    for section, spec in SECTION_FIELDS.items():  # and the other sections' fields
+        for key in spec:
+            for i, v in enumerate(POOL):
+                out[f"[{section}] {key} = {v} (pool {i})"] = f"[{section}]\n{key} = {v}\n"
     for f in F.FIELDS:  # every registry field, written the way llm-settings writes it
         if f.env_only or f.section != "llm" or f.default is None:
             continue
