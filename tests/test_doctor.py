@@ -7,6 +7,7 @@ compares them with the released package on a corpus of files.
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,21 @@ def test_doctor_says_a_syntax_error_in_completion_kwargs_stops_openhands(tmp_pat
     warnings = [f.message for f in report.findings if f.level == "warning"]
     assert any("stops OpenHands 0.62 at startup" in w and "ignores it" not in w
                for w in warnings), warnings
+
+
+def test_export_then_show_round_trips_completion_kwargs(tmp_path: Path,
+                                                        no_keyring: None) -> None:
+    runner = CliRunner()
+    cfg = ["--config", str(tmp_path / "config.toml"), "--llm", "fast"]
+    kwargs = {"top_p": 0.9, "stream": True, "stop": ["x", "it's"]}
+    assert runner.invoke(cli, [*cfg, "set", "model", "openai/gpt-4o"]).exit_code == 0
+    assert runner.invoke(cli, [*cfg, "set", "completion_kwargs",
+                               json.dumps(kwargs)]).exit_code == 0
+    exported = runner.invoke(cli, [*cfg, "export"]).output
+    line = next(x for x in exported.splitlines() if x.startswith("LLM_COMPLETION_KWARGS="))
+    env = {"LLM_COMPLETION_KWARGS": shlex.split(line.split("=", 1)[1])[0]}
+    shown = runner.invoke(cli, ["--config", str(tmp_path / "none.toml"), "show", "--json"],
+                          env=env)
+    row = next(r for r in json.loads(shown.output)["fields"]
+               if r["field"] == "completion_kwargs")
+    assert row["problem"] is None and row["value"] == kwargs
