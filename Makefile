@@ -3,7 +3,9 @@
 # make bench  run the benchmarks (prints medians and ratios)
 # make e2e    install the e2e group into .venv and run tests/e2e against real servers on
 #             loopback (LiteLLM Proxy, llama.cpp serving SmolLM2); the first run builds
-#             llama-cpp-python from source (~5 min on 2 cores), later runs reuse that wheel
+#             llama-cpp-python from source (~5 min on 2 cores), later runs reuse that wheel;
+#             doctor is compared with OpenHands 0.62's own loader in a Python 3.12 venv that
+#             uv builds once into ~/.cache/llm-settings/venvs/
 PY ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 	&& echo $$p && break; done)

@@ -264,7 +264,7 @@ def test_doctor_passes_openhands_template(run: Run, template: Path) -> None:
     ('[llm]\nmodel = "x/y"\nnum_retrie = 3\n',
      "unknown key 'num_retrie' (did you mean num_retries?)"),
     ('[llm]\nembedding_model = "local"\n', "embedding_model is not accepted there"),
-    ('[llm]\nnum_retries = "3"\n', "expected a whole number"),
+    ('[llm]\nnum_retries = 3.5\n', "expected a whole number"),
     ('[llm.fast]\nmodle = "x"\n', "skip the group [llm.fast]"),
 ])
 def test_doctor_fails_on_what_openhands_would_discard(run: Run, tmp_path: Path, toml: str,

@@ -1,7 +1,8 @@
-"""Check a config.toml the way OpenHands will read it.
+"""Check a config.toml the way OpenHands 0.62 reads it (rules in tui/openhands_rules.py).
 
-``error``: OpenHands would discard a section or fail to read the file. ``warning``: it reads
-the file, but something is likely not what the user wants. ``info``: worth knowing.
+``error``: OpenHands would ignore the file or a section, or stop with an exception.
+``warning``: it reads the file, but something is likely not what the user wants.
+``info``: worth knowing.
 """
 
 from __future__ import annotations
@@ -11,12 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui import fields as F
+from tui import openhands_rules as R
 from tui import settings as S
-from tui.config_file import ConfigError, ConfigFile, ConfigParseError
+from tui.config_file import ConfigError, ConfigFile
 from tui.secrets import SecretStore
-
-ENV_ONLY = {f.name for f in F.FIELDS if f.env_only}
-TOML_NAMES = F.TOML_FIELDS
 
 
 @dataclass(frozen=True)
@@ -39,21 +38,28 @@ class Report:
 
 def run(path: Path, group: str | None, environ: Mapping[str, str],
         store: SecretStore | None) -> Report:
-    """All checks; a broken file stops after the parse error."""
+    """All checks; a file OpenHands cannot parse stops after that error."""
     r = Report()
     try:
-        cfg = ConfigFile.load(path)
-    except ConfigParseError as e:
-        r.add("error", f"{e} (OpenHands would ignore the whole file)")
-        return r
-    except ConfigError as e:
-        r.add("error", str(e))
-        return r
-    if not cfg.exists:
+        raw: bytes | None = path.read_bytes()
+    except FileNotFoundError:
+        raw = None
         r.add("info", f"{path} does not exist: OpenHands uses its defaults "
                       "('llm-settings set model ...' creates it)")
-    else:
-        r.add("ok", f"{path} is valid TOML")
+    except OSError as e:
+        r.add("error", f"cannot read {path}: {e.strerror}; {R.STOPS}")
+        return r
+    if raw is not None:
+        data = R.parse(raw, r.add)
+        if data is None:
+            return r
+        r.add("ok", f"{path} is valid TOML for OpenHands")
+        R.check(data, r.add)
+    try:
+        cfg = ConfigFile.load(path)
+    except ConfigError as e:
+        r.add("warning", f"llm-settings cannot edit this file: {e}")
+        return r
     check_tables(cfg, r)
     check_agent_refs(cfg, r)
     if group and group not in S.group_names(cfg):
@@ -64,43 +70,31 @@ def run(path: Path, group: str | None, environ: Mapping[str, str],
 
 
 def _tables(cfg: ConfigFile) -> list[tuple[str | None, dict]]:
-    llm = cfg.table("llm") or {}
-    out: list[tuple[str | None, dict]] = []
-    if cfg.table("llm") is not None:
-        out.append((None, {k: v for k, v in llm.items() if not isinstance(v, dict)}))
-    out += [(k, v) for k, v in llm.items() if isinstance(v, dict)]
-    return out
+    llm = cfg.table("llm")
+    if not isinstance(llm, dict):
+        return []
+    out: list[tuple[str | None, dict]] = [
+        (None, {k: v for k, v in llm.items() if not isinstance(v, dict)})]
+    return out + [(k, v) for k, v in llm.items() if isinstance(v, dict)]
 
 
 def check_tables(cfg: ConfigFile, r: Report) -> None:
-    """Unknown keys, env-only keys, wrong types, bad values, plaintext secrets."""
+    """Values OpenHands accepts but likely not as meant: converted text, ranges, plaintext.
+
+    What OpenHands refuses (unknown keys, wrong types) is reported by openhands_rules.
+    """
     for group, table in _tables(cfg):
         label = S.group_label(group)
-        if group in F.BY_NAME:
-            r.add("error", f"[llm]: {group} is written as a table, which OpenHands reads as a "
-                  f"group named {group!r}; set it inside a [llm.NAME] group instead")
-            continue
-        consequence = ("OpenHands would discard the whole [llm] section and use its defaults"
-                       if group is None else f"OpenHands would skip the group {label}")
         for key, value in table.items():
-            if group is not None and isinstance(value, dict) and key not in TOML_NAMES:
-                r.add("error", f"{label}: nested table {key!r} is not a setting; {consequence}")
-                continue
-            if key in ENV_ONLY:
-                r.add("error", f"{label}: {key} is not accepted there by current OpenHands; "
-                      f"{consequence}. Remove it and run 'llm-settings set {key} ...': it is kept "
-                      "in [extended.llm_settings] and applied through export/exec")
-                continue
-            if key not in TOML_NAMES:
-                hint = F.suggest(key, TOML_NAMES)
-                r.add("error", f"{label}: unknown key {key!r}"
-                      + (f" (did you mean {hint}?)" if hint else "") + f"; {consequence}")
+            if key not in R.LLM:
                 continue
             f = F.BY_NAME[key]
             plain = F.plain(value)
-            problem = f.type_problem(plain)
-            if problem:
-                r.add("error", f"{label}: {problem}; {consequence}")
+            if R.value_problem(key, R.LLM[key], plain):
+                continue  # refused by OpenHands: an error from openhands_rules
+            if f.type_problem(plain):
+                r.add("warning", f"{label}: {f.type_problem(plain)}; OpenHands 0.62 "
+                      f"converts it, other readers may not (write it as a {f.type_name})")
                 continue
             problem = f.rule_problem(plain)
             if problem:
@@ -108,11 +102,12 @@ def check_tables(cfg: ConfigFile, r: Report) -> None:
             if f.secret and isinstance(plain, str) and plain:
                 r.add("warning", f"{label}: {key} is stored in plaintext in {cfg.path}; "
                       "'llm-settings migrate-keys' moves it into the keyring")
-        for _name, reason in S.cross_problems(
-                {n: v.value for n, v in S.load(cfg, group, environ={}).values.items()}):
+        typed = {n: v.value for n, v in S.load(cfg, group, environ={}).values.items()
+                 if v.value is None or not v.field.type_problem(F.plain(v.value))}
+        for _name, reason in S.cross_problems(typed):
             r.add("warning", f"{label}: {reason}")
     llm = cfg.table("llm")
-    if llm is not None and not any(k in llm for k in F.RETRY_FIELDS):
+    if isinstance(llm, dict) and not any(k in llm for k in F.RETRY_FIELDS):
         r.add("info", "[llm]: retry settings are not written, so they depend on the OpenHands "
                       "release; 'llm-settings set num_retries 4' pins the documented ones")
 
@@ -136,7 +131,9 @@ def check_env(cfg: ConfigFile, group: str | None, environ: Mapping[str, str],
     s = S.load(cfg, group, environ=environ)
     for name, v in s.values.items():
         if v.env_problem:
-            r.add("warning", v.env_problem)
+            stops = "stops OpenHands" in v.env_problem  # then it does not just ignore it
+            r.add("warning", v.env_problem.removesuffix("; OpenHands ignores it") if stops
+                  else v.env_problem)
         if v.overridden and v.below is not None:
             shown = "(secret)" if v.field.secret else repr(v.value)
             r.add("info", f"{v.field.env} in the environment overrides {name} from "

@@ -7,6 +7,7 @@ validated. The TOML writer, the env export, the CLI and the forms all read this 
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import re
@@ -220,9 +221,30 @@ class Field:
                 return float(text)
             except ValueError:
                 raise FieldError(f"{self.env}={self.shown(text)} is not a number") from None
-        if self.type in (list, dict):
+        if self.type is dict:
+            return _parse_literal(self, text)
+        if self.type is list:
             return _parse_structured(self, text)
         return text
+
+
+def _parse_literal(field: Field, text: str) -> dict:
+    """A dict variable as OpenHands reads it: ``ast.literal_eval``, a Python literal."""
+    try:
+        value = ast.literal_eval(text)
+    except SyntaxError:
+        raise FieldError(f"{field.env}={field.shown(text)} is not a Python literal such as "
+                         f"{{'top_p': 0.9}} (a syntax error, which stops OpenHands 0.62 at "
+                         "startup)") from None
+    except (ValueError, TypeError, MemoryError, RecursionError):
+        hint = (" (Python writes True, False and None)"
+                if re.search(r"\b(true|false|null)\b", text) else "")
+        raise FieldError(f"{field.env}={field.shown(text)} is not a Python literal such as "
+                         f"{{'top_p': 0.9}}, which is how OpenHands reads it{hint}") from None
+    if not isinstance(value, dict):
+        raise FieldError(f"{field.env}: expected a dict such as {{'top_p': 0.9}}, got "
+                         f"{field.describe(value)}")
+    return value
 
 
 def _parse_structured(field: Field, raw: str) -> Any:
