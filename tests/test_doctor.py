@@ -86,7 +86,7 @@ def test_what_openhands_accepts_is_not_an_error(tmp_path: Path, text: str) -> No
 def test_lax_values_still_get_a_warning(tmp_path: Path) -> None:
     report = verdict(tmp_path, '[llm]\nnum_retries = "5"\n[llm.temperature]\nmodel = "x"\n')
     warnings = [f.message for f in report.findings if f.level == "warning"]
-    assert any("num_retries: expected a whole number" in w and "converts it" in w
+    assert any("Attempts (num_retries): expected a whole number" in w and "converts it" in w
                for w in warnings)
     assert any("[llm.temperature] is a group named 'temperature'" in w for w in warnings)
 

@@ -92,13 +92,20 @@ _NAMES = {"str": "text", "int": "whole number", "float": "number", "bool": "true
           "list[dict[str,str]]": "list of tables of text", "list": "list"}
 
 
+_SECRET_NAME = re.compile(r"key|secret|token|password", re.I)
+
+
 def value_problem(name: str, kind: str, v: Any) -> str | None:
-    """Why pydantic (lax mode) refuses ``v`` for a field of this kind, or None."""
+    """Why pydantic (lax mode) refuses ``v`` for a field of this kind, or None.
+
+    The value is quoted unless the key names a secret (``api_key``, ``aws_secret_…``).
+    """
     base, _, bound = kind.partition(">=")
+    quote = not _SECRET_NAME.search(name)
     if not _CHECKS[base](v):
-        return f"{name}: expected a {_NAMES[base]}, got {F._describe(v)}"
+        return f"{name}: expected a {_NAMES[base]}, got {F._describe(v, quote=quote)}"
     if bound and lax_int(v) < int(bound):  # type: ignore[operator]
-        return f"{name}: must be at least {bound} (got {v!r})"
+        return f"{name}: must be at least {bound}" + (f" (got {F.shown(v)})" if quote else "")
     return None
 
 
