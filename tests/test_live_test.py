@@ -23,7 +23,9 @@ import pytest
 from tests import fault_server as fs
 from tests.keyring_env import CANARY
 from tui import fields as F
+from tui import live_classify as C
 from tui import live_test as L
+from tui.catalog import entries
 from tui.config_file import ConfigFile
 from tui.settings import load
 
@@ -166,7 +168,7 @@ def test_usage_is_estimated_when_the_server_sends_none(loop: Any, srv: fs.FaultS
 
 
 def test_cost_from_the_catalog_or_the_settings(loop: Any, srv: fs.FaultServer) -> None:
-    price = L.entries()["gpt-4o"]
+    price = entries()["gpt-4o"]
     stats = collect(loop, settings(srv, model="openai/gpt-4o"))[-1].stats
     assert stats.cost_source == "catalog"
     assert stats.cost_usd == pytest.approx(12 * price["input_cost_per_token"]
@@ -393,7 +395,7 @@ def test_refused_connection(loop: Any, srv: fs.FaultServer, engine: Any) -> None
     # litellm 1.110.2 calls a refused connection a 500 InternalServerError ...
     assert type(exc).__name__ == "InternalServerError" and exc.status_code == 500
     assert "Connection error." in str(exc)
-    chain = L._chain(exc)  # ... with the real cause in its chain
+    chain = C._chain(exc)  # ... with the real cause in its chain
     assert any(isinstance(e, httpx.ConnectError) for e in chain)
     assert any(isinstance(e, ConnectionRefusedError) for e in chain)
     events = collect(loop, settings(None, base_url=url, num_retries=2))
@@ -454,7 +456,7 @@ def test_completion_kwargs_like_openhands() -> None:
     assert kw["temperature"] == 0.5 and "top_p" not in kw  # one sampler for Claude 4
     assert kw["max_completion_tokens"] == 64000
     kw = L.completion_kwargs(settings(None, model="openai/gpt-4o"))
-    assert kw["max_completion_tokens"] == L.entries()["gpt-4o"]["max_output_tokens"]
+    assert kw["max_completion_tokens"] == entries()["gpt-4o"]["max_output_tokens"]
     kw = L.completion_kwargs(settings(None, aws_region_name="us-east-1",
                                       aws_secret_access_key="s3cr3t-value", num_retries=9))
     assert kw["aws_region_name"] == "us-east-1" and kw["aws_secret_access_key"] == "s3cr3t-value"
