@@ -11,6 +11,7 @@ import difflib
 import email.utils
 import json
 import re
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +20,10 @@ from typing import Any
 
 from tui.catalog import entries, provider_of
 from tui.live_request import _get, _scrub
+
+# What OpenHands 0.x waits with `timeout` unset: LiteLLM's chat completion default
+# (`CompletionTimeout.resolve` maps its 6000 s sentinel to 600 s for `completion`).
+LITELLM_DEFAULT_TIMEOUT = 600.0
 
 
 @dataclass(frozen=True)
@@ -170,16 +175,31 @@ def _classify(exc: BaseException, ctx: _Context, got_text: bool) -> _Cause:
                       "The server is not speaking OpenAI's streaming format correctly: check "
                       "base_url points at an OpenAI-compatible /v1 endpoint, or update the "
                       "server.")
-    cut = _has(chain, "ReadError", "RemoteProtocolError", "ClientPayloadError",
-               "IncompleteRead", "ServerDisconnectedError", "ConnectionResetError",
-               "BrokenPipeError")
-    if got_text and (cut or _has(chain, "APIConnectionError", "MidStreamFallbackError")):
-        return _Cause("stream_cut", f"the answer from {where} was cut off midway (the "
-                      "connection closed before the end of the stream)",
+    timed_out = _has(chain, "Timeout", "TimeoutException", "TimeoutError", "APITimeoutError",
+                     "ServerTimeoutError", "SocketTimeoutError")
+    if got_text and timed_out:  # the socket is open, the server just stopped sending
+        limit = ctx.kwargs.get("timeout")
+        return stalled(limit if isinstance(limit, int | float) else LITELLM_DEFAULT_TIMEOUT,
+                       True, where)
+    if any(_REPEATING.search(str(e)) for e in chain):
+        times = getattr(sys.modules.get("litellm"), "REPEATED_STREAMING_CHUNK_LIMIT", 100)
+        return _Cause("repeating", "LiteLLM stopped the stream: the model repeated the same "
+                      f"chunk {times} times",
+                      "The model is stuck in a loop: check the model and its chat template "
+                      "(or quantization) on the server; a repetition penalty or another "
+                      "temperature may help.")
+    closed = _has(chain, "RemoteProtocolError", "ClientPayloadError", "IncompleteRead",
+                  "ServerDisconnectedError")
+    reset = _has(chain, "ReadError", "ConnectionResetError", "BrokenPipeError")
+    how = ("the server closed the connection" if closed else
+           "the connection was reset" if reset else "the connection failed")
+    if got_text and (closed or reset or _has(chain, "APIConnectionError",
+                                             "MidStreamFallbackError")):
+        return _Cause("stream_cut", f"the answer from {where} was cut off midway: {how} "
+                      "before the end of the stream",
                       "A proxy or the server dropped the connection; OpenHands retries such "
                       "errors. If it recurs, check the server's or proxy's logs and timeouts.")
-    if _has(chain, "Timeout", "TimeoutException", "TimeoutError", "APITimeoutError",
-            "ServerTimeoutError", "SocketTimeoutError"):
+    if timed_out:
         limit = ctx.kwargs.get("timeout")
         within = f" within {limit:g} s" if isinstance(limit, int | float) else ""
         return _Cause("timeout", f"no answer from {where}{within} (timed out)",
@@ -198,8 +218,8 @@ def _classify(exc: BaseException, ctx: _Context, got_text: bool) -> _Cause:
         return _Cause("unreachable", f"cannot reach {where}: {raw}",
                       "Check base_url, the network, proxies and firewalls.", retry=True,
                       short="cannot connect")
-    if cut:
-        return _Cause("connection", f"the connection to {where} closed before an answer",
+    if closed or reset:
+        return _Cause("connection", f"no answer from {where}: {how} before an answer",
                       "The server or a proxy dropped the connection; check its logs.",
                       retry=True, short="connection dropped")
     low = raw.lower()
@@ -232,6 +252,8 @@ def _classify(exc: BaseException, ctx: _Context, got_text: bool) -> _Cause:
     return _classify_status(status, chain, raw, ctx)
 
 
+# LiteLLM's repeat guard (CustomStreamWrapper.safety_checker) raises InternalServerError so.
+_REPEATING = re.compile(r"repeating the same chunk", re.I)
 # A LiteLLM proxy with no database answers any key but its master key with this 400.
 _PROXY_AUTH = re.compile(r"no connected db|no_db_connection|authentication error", re.I)
 # ... and an unknown model name with this one.
@@ -367,3 +389,17 @@ async def _server_models(kwargs: Mapping[str, Any]) -> list[str]:
         return [str(m["id"]) for m in data if isinstance(m, dict) and "id" in m]
     except Exception:
         return []
+
+
+def stalled(seconds: float, timeout_set: bool, where: str) -> _Cause:
+    """The stream stopped sending with the connection still open."""
+    if timeout_set:
+        return _Cause("stalled", f"the stream stalled: no data for {seconds:g} s",
+                      f"{where} stopped sending mid-answer, the connection still open; "
+                      "OpenHands retries this. Check the server's load and logs.", retry=True,
+                      short="stream stalled")
+    return _Cause("stalled", f"the stream stalled: no data for {seconds:g} s (timeout is "
+                  f"unset; OpenHands would wait up to {LITELLM_DEFAULT_TIMEOUT:g} s)",
+                  f"{where} stopped sending mid-answer, the connection still open: check the "
+                  "server's load and logs; set a timeout so OpenHands gives up and retries "
+                  "(llm-settings set timeout 120).")

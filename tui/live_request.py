@@ -165,25 +165,36 @@ def completion_kwargs(values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT
     return {**{k: v for k, v in extra.items() if k not in _CORE}, **core}
 
 
-_SECRET_KEY = re.compile(r"(api[-_]?key|secret|password|passwd|authorization|cookie|"
-                         r"(^|[-_])token$|credential)", re.I)
+_SECRET_KEY = re.compile(r"key|secret|token|password|passwd|authorization|cookie|credential",
+                         re.I)
+_HEADERS = {"extra_headers", "headers"}  # every value in these is masked, whatever its name
 
 
-def _redact(value: Any) -> Any:
-    """A copy of kwargs with values under secret-looking keys masked."""
+def _redact(value: Any, hide: str = "") -> Any:
+    """A copy of kwargs, masked: every header value ("all"), and every text under a
+    secret-looking key ("text": numbers such as max_tokens are no secret)."""
     if isinstance(value, dict):
-        return {k: mask(str(v)) if _SECRET_KEY.search(str(k)) and isinstance(v, str)
-                else _redact(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redact(v) for v in value]
-    return value
+        return {k: _redact(v, _hiding(k, hide)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact(v, hide) for v in value]
+    if value is None or not hide or (hide == "text" and isinstance(value, int | float)):
+        return value
+    return mask(str(value))
+
+
+def _hiding(key: Any, inherited: str) -> str:
+    """How the values under ``key`` are masked (see :func:`_redact`)."""
+    if inherited == "all" or str(key).lower() in _HEADERS:
+        return "all"
+    return "text" if inherited or _SECRET_KEY.search(str(key)) else ""
 
 
 def describe_request(kwargs: Mapping[str, Any], unsaved: Iterable[str] = ()) -> RequestInfo:
     """The request as it may be shown (key masked, secrets out)."""
     hidden = {"model", "messages", "api_key", "base_url", "aws_access_key_id",
               "aws_secret_access_key", "stream", "num_retries", "max_retries"}
-    params = {k: _redact(v) for k, v in kwargs.items() if k not in hidden and v is not None}
+    params = {k: _redact(v, _hiding(k, "")) for k, v in kwargs.items()
+              if k not in hidden and v is not None}
     order = [f.name for f in F.FIELDS]
     pending = tuple(sorted({n for n in unsaved if n in F.BY_NAME}, key=order.index))
     provider = provider_of(kwargs.get("model"), kwargs.get("custom_llm_provider"))
@@ -198,18 +209,19 @@ def _secrets(values: Mapping[str, Any], kwargs: Mapping[str, Any]) -> list[str]:
     found += [str(kwargs[n]) for n in ("api_key", "aws_access_key_id",
                                         "aws_secret_access_key") if kwargs.get(n)]
 
-    def walk(v: Any, secret_key: bool = False) -> None:
+    def walk(v: Any, hide: str = "") -> None:
         if isinstance(v, dict):
             for k, x in v.items():
-                walk(x, bool(_SECRET_KEY.search(str(k))))
-        elif isinstance(v, list):
+                walk(x, _hiding(k, hide))
+        elif isinstance(v, list | tuple):
             for x in v:
-                walk(x, secret_key)
-        elif secret_key and isinstance(v, str) and v:
-            found.append(v)
-            found.extend(v.split()[1:])  # "Bearer KEY": the key alone too
+                walk(x, hide)
+        elif v is not None and (isinstance(v, str) or hide == "all") and hide:
+            found.append(str(v))
+            found.extend(str(v).split()[1:])  # "Bearer KEY": the key alone too
 
     walk(_get(values, "completion_kwargs") or {})
+    walk({k: v for k, v in kwargs.items() if k in _HEADERS})
     return sorted({s for s in found if len(s) >= 4}, key=len, reverse=True)
 
 

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from tui import fields as F
+from tui import live_limits as LIM
 from tui.live_classify import _Cause, _classify, _Context, _server_models
 from tui.live_request import (
     DEFAULT_PROMPT,
@@ -49,11 +50,13 @@ from tui.live_request import (
 )
 
 __all__ = [
-    "DEFAULT_PROMPT", "Attempt", "Clock", "Done", "Event", "Failed", "RealClock",
+    "DEFAULT_PROMPT", "Attempt", "Awaiting", "Clock", "Done", "Event", "Failed", "Limits",
+    "RealClock",
     "RequestInfo", "Started", "Stats", "Token", "Waiting", "completion_kwargs",
     "describe_request", "run", "values_of",
 ]
 
+Limits = LIM.Limits
 MAX_RETRY_AFTER = 300.0  # a longer Retry-After ends the test instead of waiting for it
 _LITELLM_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm")
 
@@ -91,6 +94,7 @@ class Stats:
     cost_source: str | None  # "settings" (input/output_cost_per_token) or "catalog"
     finish_reason: str | None
     request: RequestInfo
+    cut: str | None = None  # the test's cap ended the answer: why (the model answered)
 
 
 @dataclass(frozen=True)
@@ -99,9 +103,11 @@ class Started(Event):
 
     kind: ClassVar[str] = "started"
     request: RequestInfo
+    limits: str = ""  # the test's own limits, in words
 
     def summary(self) -> str:
-        return f"testing {self.request.describe()}"
+        text = f"testing {self.request.describe()}"
+        return f"{text}\nlimits: {self.limits}" if self.limits else text
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,22 @@ class Attempt(Event):
 
 
 @dataclass(frozen=True)
+class Awaiting(Event):
+    """No first token yet: a countdown tick, once per second, to the attempt's deadline."""
+
+    kind: ClassVar[str] = "awaiting"
+    seconds_left: int
+    limit_s: float
+    attempt: int
+    total: int
+    own_limit: bool  # the test's limit (timeout unset), not the timeout setting
+
+    def summary(self) -> str:
+        return (f"attempt {self.attempt}/{self.total}: no first token yet, giving up in "
+                f"{self.seconds_left} s")
+
+
+@dataclass(frozen=True)
 class Waiting(Event):
     """A countdown tick before the next attempt: emitted once per second."""
 
@@ -128,12 +150,23 @@ class Waiting(Event):
     cause_kind: str = ""
     attempt: int = 0  # the attempt that failed
     total: int = 0
+    asked_s: float | None = None  # what the server's Retry-After asked for
+    openhands_s: float | None = None  # what OpenHands waits: its backoff, whatever was asked
+
+    def why(self) -> str:
+        """Where the wait comes from, both numbers when the server asked for one."""
+        oh = self.total_seconds if self.openhands_s is None else self.openhands_s
+        if self.asked_s is None:
+            return f"backoff {_secs(self.total_seconds)}"
+        asked = f"the provider asks to wait {_secs(round(self.asked_s, 1))}"
+        if self.asked_s > oh:
+            return (f"{asked}; OpenHands ignores Retry-After and would retry after "
+                    f"{_secs(oh)}")
+        return f"{asked}; OpenHands waits {_secs(oh)}"
 
     def summary(self) -> str:
-        why = (f"the provider asks to wait {_secs(self.total_seconds)}" if self.retry_after
-               else f"backoff {_secs(self.total_seconds)}")
         return (f"{self.cause}: attempt {self.attempt + 1}/{self.total} in "
-                f"{self.seconds_left} s ({why})")
+                f"{self.seconds_left} s ({self.why()})")
 
 
 @dataclass(frozen=True)
@@ -170,6 +203,8 @@ class Done(Event):
             parts.append(f"~${s.cost_usd:.6f} ({s.cost_source} price)")
         if s.attempts > 1:
             parts.append(f"after {s.attempts} attempts")
+        if s.cut:
+            parts.append(s.cut)
         return ", ".join(parts)
 
 
@@ -346,12 +381,14 @@ async def _countdown(clock: Clock, seconds: float, retry_now: asyncio.Event | No
 
 async def run(settings_values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT, *,
               clock: Clock | None = None, unsaved: Iterable[str] = (),
-              retry_now: asyncio.Event | None = None) -> AsyncGenerator[Event, None]:
+              retry_now: asyncio.Event | None = None, limits: LIM.Limits | None = None
+              ) -> AsyncGenerator[Event, None]:
     """Stream one completion with these settings, retrying like OpenHands; yield events.
 
     ``settings_values``: field name -> effective value (:func:`values_of`). ``unsaved``: names
     of fields holding unsaved edits (shown in the request). ``retry_now``: set it during a
-    countdown to retry at once. Ends with exactly one :class:`Done` or :class:`Failed`.
+    countdown to retry at once. ``limits``: the test's own (:mod:`tui.live_limits`). Ends with
+    exactly one :class:`Done` or :class:`Failed`.
     """
     clock = clock or RealClock()
     values = dict(settings_values)
@@ -359,7 +396,8 @@ async def run(settings_values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT, 
     info = describe_request(kwargs, unsaved)
     secrets = _secrets(values, kwargs)
     ctx = _Context(values, kwargs, secrets)
-    yield Started(info)
+    lim = LIM.effective(limits or LIM.Limits(), _get(values, "timeout"))
+    yield Started(info, lim.describe())
     if not kwargs["model"]:
         yield Failed("no_model", "no model is set",
                      "Set one: llm-settings set model PROVIDER/NAME "
@@ -384,34 +422,56 @@ async def run(settings_values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT, 
         finish: str | None = None
         first: float | None = None
         last: Any = None
-        stream: Any = None
         cause: _Cause | None = None
         started = ended = time.perf_counter()
+        box: list[Any] = []  # the litellm stream, once opened
+        pieces = 0  # answer and reasoning chunks: the answer cap counts them
+        cut: str | None = None
+
+        def open_stream(c: dict[str, Any] = call) -> Any:
+            return litellm.acompletion(**c)
+
         try:
-            stream = await litellm.acompletion(**call)
-            async for chunk in stream:
-                last = chunk
-                for choice in getattr(chunk, "choices", None) or []:
-                    delta = getattr(choice, "delta", None)
-                    finish = getattr(choice, "finish_reason", None) or finish
-                    thought = getattr(delta, "reasoning_content", None)
-                    content = getattr(delta, "content", None)
-                    if thought or content or getattr(delta, "tool_calls", None):
-                        got_any = True
-                        if first is None:
-                            first = time.perf_counter()
-                    if thought:
-                        yield Token(thought, reasoning=True)
-                    if content:
-                        parts.append(content)
-                        yield Token(content)
+            async with contextlib.aclosing(LIM.read(open_stream, lim, box)) as chunks:
+                async for chunk in chunks:
+                    if isinstance(chunk, LIM.Tick):
+                        yield Awaiting(chunk.seconds_left, chunk.limit_s, n, total,
+                                       not lim.timeout_set)
+                        continue
+                    last = chunk
+                    for choice in getattr(chunk, "choices", None) or []:
+                        delta = getattr(choice, "delta", None)
+                        finish = getattr(choice, "finish_reason", None) or finish
+                        thought = getattr(delta, "reasoning_content", None)
+                        content = getattr(delta, "content", None)
+                        if thought or content or getattr(delta, "tool_calls", None):
+                            got_any = True
+                            if first is None:
+                                first = time.perf_counter()
+                        if thought:
+                            pieces += 1
+                            yield Token(thought, reasoning=True)
+                        if content:
+                            pieces += 1
+                            parts.append(content)
+                            yield Token(content)
+                    if pieces >= lim.max_tokens:
+                        cut = LIM.capped("tokens", lim)
+                        break
             ended = time.perf_counter()
+        except LIM.LimitHit as hit:
+            ended = time.perf_counter()
+            if hit.what == "answer":
+                cut = LIM.capped("answer", lim)
+            else:
+                cause = LIM.limit_cause(hit, lim, ctx.where)
         except Exception as e:  # every failure is named, never raised
             cause = _classify(e, ctx, bool(parts))
             if cause.kind == "model_not_found" and ctx.url:
                 ctx.server_models = await _server_models(kwargs)
                 cause = _classify(e, ctx, bool(parts))
         finally:
+            stream = box[0] if box else None
             if stream is not None:
                 await _close(stream)
         if cause is None and not got_any:
@@ -423,7 +483,7 @@ async def run(settings_values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT, 
                 call["temperature"] = 1.0  # what OpenHands does after an empty answer
         if cause is None:
             yield Done(_stats(values, kwargs, info, n, "".join(parts), started, first, ended,
-                              finish, stream, last))
+                              finish, stream, last, cut))
             return
         if not cause.retry or n == total:
             yield _failed(cause, n, total, parts, info)
@@ -432,14 +492,16 @@ async def run(settings_values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT, 
         if cause.retry_after is not None and cause.retry_after > wait:
             if cause.retry_after > MAX_RETRY_AFTER:
                 yield Failed(cause.kind, f"{cause.message} (the provider asks to wait "
-                             f"{cause.retry_after / 60:.0f} min)", cause.advice, "".join(parts),
-                             cause.status, n, info)
+                             f"{cause.retry_after / 60:.0f} min; OpenHands ignores Retry-After "
+                             f"and would retry after {_secs(wait)})", cause.advice,
+                             "".join(parts), cause.status, n, info)
                 return
             wait, honoured = cause.retry_after, True
 
         def make(left: int, c: _Cause = cause, w: float = wait, h: bool = honoured,
                  a: int = n) -> Waiting:
-            return Waiting(left, w, c.short or c.kind, h, c.kind, a, total)
+            return Waiting(left, w, c.short or c.kind, h, c.kind, a, total, c.retry_after,
+                           waits[a - 1])
 
         async for tick in _countdown(clock, wait, retry_now, make):
             yield tick
@@ -454,7 +516,7 @@ def _failed(cause: _Cause, n: int, total: int, parts: list[str], info: RequestIn
 
 def _stats(values: Mapping[str, Any], kwargs: Mapping[str, Any], info: RequestInfo, n: int,
            text: str, started: float, first: float | None, ended: float, finish: str | None,
-           stream: Any, last: Any) -> Stats:
+           stream: Any, last: Any, cut: str | None = None) -> Stats:
     prompt_t, completion_t, reported = _usage(stream, last)
     rate = None
     if first is not None and completion_t and completion_t > 1 and ended - first > 0:
@@ -467,4 +529,4 @@ def _stats(values: Mapping[str, Any], kwargs: Mapping[str, Any], info: RequestIn
                  duration_s=ended - started, tokens_per_s=rate, prompt_tokens=prompt_t,
                  completion_tokens=completion_t, usage_reported=reported, cost_usd=cost,
                  cost_source=source if cost is not None else None, finish_reason=finish,
-                 request=info)
+                 request=info, cut=cut)
