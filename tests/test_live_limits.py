@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests import fault_server as fs
+from tests.keyring_env import CANARY
 from tests.test_live_test import (  # noqa: F401  (fixtures, used by name)
     _disconnected,
     _server,
@@ -193,3 +194,77 @@ def test_request_description_masks_every_header() -> None:
     assert HEADER_CANARY not in text and "12345678" not in text
     assert info.params["max_completion_tokens"] == 4096  # a number under "token": no secret
     assert info.params["extra_headers"] == {"X-Custom": "****4e6f", "X-Number": "****"}
+
+
+# -- the Test pane -----------------------------------------------------------------------
+def _pane_app(tmp_path: Path, url: str, extra: str = "", attempts: int = 1) -> Any:
+    from tests.test_wizard_and_test_pane import _server_config
+    from tui.app import SettingsApp
+    from tui.secrets import SecretStore
+
+    cfg = _server_config(tmp_path, url, attempts)
+    cfg.write_text(cfg.read_text() + extra)
+    return SettingsApp(cfg, group="probe" if extra else None, store=SecretStore(),
+                       environ={"LLM_API_KEY": CANARY})
+
+
+def _pane_text(app: Any) -> str:
+    """Everything the Test pane shows as text: status, request view, stats."""
+    from textual.widgets import Static
+
+    from tui.test_pane import LiveTestPanel
+
+    panel = app.query_one(LiveTestPanel)
+    return "\n".join(str(panel.query_one(f"#{i}", Static).render())
+                     for i in ("test-status", "test-request", "test-stats"))
+
+
+def test_pane_counts_down_to_the_first_token_and_names_the_result(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_wizard_and_test_pane import FAIL, drive, status, until
+    from tui.test_pane import LiveTestPanel
+
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", FAIL)
+    with fs.FaultServer() as server:
+        server.push(fs.hang())
+        app = _pane_app(tmp_path, server.url)
+
+        monkeypatch.setattr(LiveTestPanel, "limits", fast(first_token_s=1.5))
+
+        async def steps(pilot: Any) -> None:
+            await pilot.press("f6")
+            await until(pilot, lambda: "no first token yet: giving up in 1 s" in status(app))
+            assert "Attempt 1 of 1" in status(app)
+            await until(pilot, lambda: status(app).startswith("✗"))
+            assert status(app) == ("✗ no first token within 1.5 s (timeout is unset; OpenHands "
+                                   "would wait up to 600 s)")
+            assert "Limits: first token within 1.5 s" in _pane_text(app)
+
+        drive(app, steps)
+        assert server.count == 1
+
+
+def test_pane_shows_both_waits_and_never_a_header_value(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_wizard_and_test_pane import FAIL, drive, status, until
+
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", FAIL)
+    extra = ('[llm.probe]\ncompletion_kwargs = {extra_headers = {X-Custom = "' + HEADER_CANARY
+             + '"}}\n')
+    with fs.FaultServer() as server:
+        server.push(fs.rate_limited(30), fs.error(400, "bad header: " + HEADER_CANARY))
+        app = _pane_app(tmp_path, server.url, extra, attempts=2)
+
+        async def steps(pilot: Any) -> None:
+            await pilot.press("f6")
+            await until(pilot, lambda: "Retrying in" in status(app))
+            assert ("the provider asks to wait 30 s; OpenHands ignores Retry-After and would "
+                    "retry after 1 s") in status(app)
+            assert 'extra_headers {"X-Custom": "****' + HEADER_CANARY[-4:] in _pane_text(app)
+            await pilot.press("r")
+            await until(pilot, lambda: status(app).startswith("✗"))
+            assert HEADER_CANARY not in _pane_text(app)
+            assert HEADER_CANARY not in app.export_screenshot()
+
+        drive(app, steps)
+        assert [r.headers["x-custom"] for r in server.chat] == [HEADER_CANARY] * 2

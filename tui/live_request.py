@@ -7,6 +7,7 @@ what may be shown of them (every secret masked), :func:`_scrub` any text before 
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -31,6 +32,11 @@ class RequestInfo:
     key: str  # masked, e.g. ****8e0c or "(not set)"
     params: dict[str, Any]  # the other arguments sent (None-valued ones left out)
     unsaved: tuple[str, ...] = ()  # fields whose value is an edit not yet saved
+
+    def describe_params(self) -> str:
+        """The other arguments, one line (secrets already masked)."""
+        return ", ".join(f"{k} {json.dumps(v, ensure_ascii=False, default=str)}"
+                         for k, v in self.params.items())
 
     def describe(self) -> str:
         text = f"{self.model} at {self.url}, key {self.key}"

@@ -77,6 +77,8 @@ class LiveTestPanel(Vertical, can_focus=True):
         Binding("r", "retry_now", "Retry now", id="retry-now"),
     ]
 
+    limits: Any = None  # the test's own limits (a live_limits.Limits); None: its defaults
+
     class Finished(Message):
         """The test ended: ``ok`` True when the model answered."""
 
@@ -93,7 +95,6 @@ class LiveTestPanel(Vertical, can_focus=True):
         self._run_state: _RunState | None = None  # the test running now
         self.answer = ""
         self.running = False
-        self.limits: Any = None  # the test's own limits (a live_limits.Limits); None: defaults
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="test-actions"):
@@ -176,7 +177,8 @@ class LiveTestPanel(Vertical, can_focus=True):
         bar = self.query_one("#test-wait", ProgressBar)
         if isinstance(ev, L.Started):
             self.query_one("#test-request", Static).update(
-                f"Request: {ev.request.describe()}\nLimits: {ev.limits}")
+                f"Request: {ev.request.describe()}\nSent: {ev.request.describe_params()}\n"
+                f"Limits: {ev.limits}")
         elif isinstance(ev, L.Attempt):
             bar.add_class("hidden")
             self._set_status(f"Attempt {ev.n} of {ev.total}…")
