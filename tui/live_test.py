@@ -11,7 +11,10 @@ Usage::
     retry_now = asyncio.Event()          # set() it to end a countdown early
     async with contextlib.aclosing(run(values_of(settings), retry_now=retry_now)) as events:
         async for event in events:
-            ...                          # Started, Attempt, Waiting, Token, Done | Failed
+            ...                          # Started, Attempt, Awaiting, Waiting, Token, Done | Failed
+
+The test never hangs: the first token, each later chunk and the whole answer have deadlines
+(:mod:`tui.live_limits`), each ending the attempt with a named result.
 
 Cancel the task that iterates (or ``aclose()`` the generator) to stop at once: a wait ends and
 an open HTTP stream is closed.
@@ -51,8 +54,7 @@ from tui.live_request import (
 
 __all__ = [
     "DEFAULT_PROMPT", "Attempt", "Awaiting", "Clock", "Done", "Event", "Failed", "Limits",
-    "RealClock",
-    "RequestInfo", "Started", "Stats", "Token", "Waiting", "completion_kwargs",
+    "RealClock", "RequestInfo", "Started", "Stats", "Token", "Waiting", "completion_kwargs",
     "describe_request", "run", "values_of",
 ]
 
