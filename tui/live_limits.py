@@ -110,7 +110,8 @@ async def read(open_stream: Callable[[], Any], lim: Effective, box: list[Any]
             else:
                 what, limit, deadline = "idle", lim.idle_s, last + lim.idle_s
                 if answered + lim.max_answer_s < deadline:
-                    what, limit, deadline = "answer", lim.max_answer_s, answered + limit
+                    what, limit = "answer", lim.max_answer_s
+                    deadline = answered + limit
             pending = asyncio.ensure_future(source.__anext__())
             try:
                 while True:
