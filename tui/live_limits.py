@@ -103,6 +103,7 @@ async def read(open_stream: Callable[[], Any], lim: Effective, box: list[Any]
     source = chunks()
     start = last = loop.time()
     answered: float | None = None  # when the first text came
+    ticked = 0  # the seconds_left last ticked
     try:
         while True:
             if answered is None:
@@ -124,7 +125,10 @@ async def read(open_stream: Callable[[], Any], lim: Effective, box: list[Any]
                         break
                     if loop.time() >= deadline:
                         raise LimitHit(what, limit)
-                    yield Tick(math.ceil(deadline - loop.time()), limit)
+                    left = math.ceil(deadline - loop.time())
+                    if left != ticked:  # one tick per second, even if a timer fires early
+                        ticked = left
+                        yield Tick(left, limit)
             finally:
                 if not pending.done():
                     pending.cancel()
