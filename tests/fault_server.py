@@ -9,7 +9,9 @@ tests can assert exactly how many requests reached the server.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
+import select
 import socket
 import threading
 import time
@@ -36,6 +38,10 @@ class Reply:
     malformed_after: int | None = None  # send a broken chunk after this many tokens
     usage: bool = True  # a final chunk with usage (as with stream_options.include_usage)
     echo_key: bool = False  # put the bearer key into the error message (a careless proxy)
+    hang: bool = False  # accept the request and never answer (until the client leaves)
+    stall_after: int | None = None  # after this many tokens, send nothing more (socket open)
+    endless: bool = False  # repeat the tokens forever (until the client leaves)
+    numbered: bool = False  # endless: append a counter to each token (no two chunks alike)
 
 
 def ok(*tokens: str, **kw: Any) -> Reply:
@@ -110,6 +116,21 @@ def malformed(after: int = 2) -> Reply:
     return Reply(malformed_after=after)
 
 
+def hang() -> Reply:
+    """Accept the request, then never send a byte."""
+    return Reply(hang=True)
+
+
+def stall(after: int = 2, **kw: Any) -> Reply:
+    """Stream ``after`` tokens, then keep the connection open without sending anything."""
+    return Reply(stall_after=after, **kw)
+
+
+def endless(*tokens: str, numbered: bool = True) -> Reply:
+    """Stream forever: ``tokens`` over and over, each numbered (distinct chunks) unless not."""
+    return Reply(tokens=tokens or (" word",), endless=True, numbered=numbered, usage=False)
+
+
 def empty() -> Reply:
     return Reply(tokens=(), usage=False)
 
@@ -143,6 +164,7 @@ class FaultServer:
         self.default = ok()
         self.requests: list[Request] = []
         self._script: deque[Reply] = deque()
+        self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
@@ -156,6 +178,7 @@ class FaultServer:
         return self
 
     def stop(self) -> None:
+        self.stopping.set()
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)
@@ -263,6 +286,8 @@ class _Handler(BaseHTTPRequestHandler):
                 if reply.echo_key:
                     err["message"] = err["message"].replace("{key}", request.key or "")
                 self._json(reply.status, {"error": err}, dict(reply.headers))
+            elif reply.hang:
+                self._hold(request)
             elif isinstance(body, dict) and body.get("stream"):
                 self._stream(reply, body, request)
             else:
@@ -317,7 +342,14 @@ class _Handler(BaseHTTPRequestHandler):
 
         time.sleep(reply.first_token_delay)
         self._send(chunk({"role": "assistant", "content": ""}))
+        if reply.endless:
+            for i in itertools.count():
+                token = reply.tokens[i % len(reply.tokens)]
+                self._send(chunk({"content": f"{token}{i}" if reply.numbered else token}))
         for i, token in enumerate(reply.tokens):
+            if reply.stall_after is not None and i == reply.stall_after:
+                self._hold(request)
+                return
             if reply.cut_after is not None and i == reply.cut_after:
                 self._cut(request)
                 return
@@ -333,6 +365,19 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(chunk(None, usage=_usage(reply)))
         self._send(b"data: [DONE]\n\n")
         self._end()
+
+    def _hold(self, request: Request) -> None:
+        """Send nothing until the client closes the connection (or the server stops)."""
+        self.close_connection = True
+        while not self.fault.stopping.is_set():
+            ready, _, _ = select.select([self.connection], [], [], 0.05)
+            if ready:
+                with contextlib.suppress(OSError):
+                    if self.connection.recv(1, socket.MSG_PEEK):
+                        time.sleep(0.05)  # bytes from the client: not a close
+                        continue
+                request.disconnected.set()
+                return
 
     def _send(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")

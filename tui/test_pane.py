@@ -77,6 +77,8 @@ class LiveTestPanel(Vertical, can_focus=True):
         Binding("r", "retry_now", "Retry now", id="retry-now"),
     ]
 
+    limits: Any = None  # the test's own limits (a live_limits.Limits); None: its defaults
+
     class Finished(Message):
         """The test ended: ``ok`` True when the model answered."""
 
@@ -157,7 +159,8 @@ class LiveTestPanel(Vertical, can_focus=True):
         run = self._run_state = _RunState(Markdown.get_stream(md))
         with no_full_collection():
             try:
-                async for ev in L.run(values, unsaved=unsaved, retry_now=run.retry_now):
+                async for ev in L.run(values, unsaved=unsaved, retry_now=run.retry_now,
+                                      limits=self.limits):
                     await self._show(run, ev)
             finally:
                 await run.flush()  # cancelled mid-stream: show what had arrived
@@ -173,7 +176,9 @@ class LiveTestPanel(Vertical, can_focus=True):
 
         bar = self.query_one("#test-wait", ProgressBar)
         if isinstance(ev, L.Started):
-            self.query_one("#test-request", Static).update("Request: " + ev.request.describe())
+            self.query_one("#test-request", Static).update(
+                f"Request: {ev.request.describe()}\nSent: {ev.request.describe_params()}\n"
+                f"Limits: {ev.limits}")
         elif isinstance(ev, L.Attempt):
             bar.add_class("hidden")
             self._set_status(f"Attempt {ev.n} of {ev.total}…")
@@ -182,12 +187,17 @@ class LiveTestPanel(Vertical, can_focus=True):
             run.retry_now.clear()
             bar.remove_class("hidden")
             bar.update(total=max(ev.total_seconds, 1), progress=ev.total_seconds - ev.seconds_left)
-            asked = (f" — the provider asks to wait {ev.total_seconds:g} s"
-                     if ev.retry_after else "")
+            asked = f" — {ev.why()}" if ev.asked_s is not None else ""
             self._set_status(f"Attempt {ev.attempt} of {ev.total} — {ev.cause}{asked}. "
                              f"Retrying in {ev.seconds_left} s")
             self._buttons(running=True, waiting=True)
+        elif isinstance(ev, L.Awaiting):
+            bar.remove_class("hidden")
+            bar.update(total=max(ev.limit_s, 1), progress=max(ev.limit_s - ev.seconds_left, 0))
+            self._set_status(f"Attempt {ev.attempt} of {ev.total} — no first token yet: giving "
+                             f"up in {ev.seconds_left} s")
         elif isinstance(ev, L.Token):
+            bar.add_class("hidden")  # the first token ends the first-token countdown
             if not ev.reasoning:
                 self.answer += ev.text
                 run.pending += ev.text

@@ -1,0 +1,239 @@
+"""The live test's request: OpenHands' ``litellm`` call built from the settings, and shown safely.
+
+UI-free and litellm-free: :func:`completion_kwargs` builds the arguments, :func:`describe_request`
+what may be shown of them (every secret masked), :func:`_scrub` any text before it is shown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from fnmatch import fnmatch
+from typing import Any
+
+from tui import fields as F
+from tui.catalog import entries, provider_of
+from tui.settings import Settings, mask
+
+DEFAULT_PROMPT = "Reply with one short sentence: are you ready to help with code?"
+AZURE_API_VERSION = "2024-12-01-preview"  # OpenHands' default for azure/ models
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """The request that is made, as it may be shown: no secret in it."""
+
+    model: str
+    provider: str
+    url: str  # the base URL, or "the provider's default endpoint"
+    key: str  # masked, e.g. ****8e0c or "(not set)"
+    params: dict[str, Any]  # the other arguments sent (None-valued ones left out)
+    unsaved: tuple[str, ...] = ()  # fields whose value is an edit not yet saved
+
+    def describe_params(self) -> str:
+        """The other arguments, one line (secrets already masked)."""
+        return ", ".join(f"{k} {json.dumps(v, ensure_ascii=False, default=str)}"
+                         for k, v in self.params.items())
+
+    def describe(self) -> str:
+        text = f"{self.model} at {self.url}, key {self.key}"
+        if self.unsaved:
+            text += f" (unsaved: {', '.join(self.unsaved)})"
+        return text
+
+
+# -- the request -------------------------------------------------------------------------
+def values_of(settings: Settings) -> dict[str, Any]:
+    """Field name -> effective value, as :func:`run` takes them."""
+    return {name: v.value for name, v in settings.values.items()}
+
+
+def _get(values: Mapping[str, Any], name: str) -> Any:
+    """A value of the right type, else the field's default (a broken value never crashes)."""
+    f = F.BY_NAME[name]
+    value = values.get(name, f.default)
+    if value is None or f.type_problem(value) is None:
+        return value
+    if f.type is int and isinstance(value, float) and math.isfinite(value):
+        return value  # e.g. a sub-second timeout: litellm takes it
+    if isinstance(value, str):
+        with contextlib.suppress(F.FieldError):
+            return f.from_env(value)
+    return f.default
+
+
+def _basename(model: str) -> str:
+    """A model name compared the way OpenHands matches its feature patterns."""
+    name = model.strip().lower()
+    if "/" in name:
+        name = name.rsplit("/", 1)[1].split(":", 1)[0]
+    return name.removesuffix("-gguf")
+
+
+# Models OpenHands sends reasoning_effort to (and no temperature / top_p).
+_REASONING = ("o1", "o1-2024-12-17", "o3", "o3-2025-04-16", "o3-mini", "o3-mini-2025-01-31",
+              "o4-mini", "o4-mini-2025-04-16", "gemini-2.5-flash", "gemini-2.5-pro", "gpt-5*",
+              "deepseek-r1-0528*", "claude-sonnet-4-5*", "claude-haiku-4-5*")
+_NO_EFFORT = ("claude-sonnet-4-5", "claude-haiku-4-5-20251001", "claude-opus-4-6")
+_ONE_SAMPLER = ("claude-opus-4-1", "claude-opus-4-5", "claude-opus-4-6", "claude-sonnet-4")
+_LONG_OUTPUT = ("claude-3-7-sonnet", "claude-3.7-sonnet", "claude-sonnet-4",
+                "claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001")
+_CORE = ("model", "messages", "stream", "api_key", "base_url", "api_version",
+         "custom_llm_provider", "timeout", "drop_params", "seed", "num_retries", "max_retries")
+
+
+def _catalog_info(model: str) -> dict[str, Any]:
+    """The catalog entry of a model string (with or without its provider prefix)."""
+    catalog = entries()
+    names = [model, model.split(":", 1)[0]]
+    if "/" in model:
+        names += [model.split("/", 1)[1], model.rsplit("/", 1)[1]]
+    for name in names:
+        info = catalog.get(name)
+        if isinstance(info, dict):
+            return info
+    return {}
+
+
+def _max_output_tokens(model: str, configured: int | None) -> int | None:
+    """What OpenHands sends as the answer limit: the setting, else the model's own limit."""
+    if configured is not None:
+        return configured
+    if any(m in model for m in _LONG_OUTPUT):
+        return 64000
+    info = _catalog_info(model)
+    for key in ("max_output_tokens", "max_tokens"):
+        if isinstance(info.get(key), int):
+            return info[key]
+    return None
+
+
+def completion_kwargs(values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT
+                      ) -> dict[str, Any]:
+    """The arguments of ``litellm.acompletion``: OpenHands' call, streamed, no hidden retries."""
+    model = str(_get(values, "model") or "").strip()
+    low = model.lower()
+    extra: dict[str, Any] = {"temperature": _get(values, "temperature")}
+    top_p = _get(values, "top_p")
+    if low.startswith("huggingface") and top_p == 1:
+        top_p = 0.9  # OpenHands: Hugging Face rejects OpenAI's default top_p
+    max_out = _max_output_tokens(model, _get(values, "max_output_tokens"))
+    if low.startswith("azure"):
+        extra["max_tokens"] = max_out  # OpenHands issue 6777
+    else:
+        extra["max_completion_tokens"] = max_out
+    if _get(values, "top_k") is not None:
+        extra["top_k"] = _get(values, "top_k")
+    if top_p is not None:
+        extra["top_p"] = top_p
+    name = _basename(model)
+    if any(fnmatch(name, p) for p in _REASONING):
+        effort = _get(values, "reasoning_effort")
+        if "gemini-2.5-pro" in low and effort in (None, "low", "none"):
+            extra["thinking"] = {"budget_tokens": 128}
+            extra["allowed_openai_params"] = ["thinking"]
+        elif not any(m in low for m in _NO_EFFORT) and effort is not None:
+            extra["reasoning_effort"] = effort
+        extra.pop("temperature", None)
+        extra.pop("top_p", None)
+    safety = _get(values, "safety_settings")
+    if safety and ("mistral" in low or "gemini" in low):
+        extra["safety_settings"] = safety
+    extra["aws_region_name"] = _get(values, "aws_region_name")
+    for secret in ("aws_access_key_id", "aws_secret_access_key"):
+        if _get(values, secret):
+            extra[secret] = _get(values, secret)
+    if "claude-opus-4-1" in low:
+        extra["thinking"] = {"type": "disabled"}
+    if any(m in low for m in _ONE_SAMPLER) and "temperature" in extra and "top_p" in extra:
+        extra.pop("top_p")
+    extra.update(_get(values, "completion_kwargs") or {})
+    api_version = _get(values, "api_version")
+    if low.startswith("azure") and not api_version:
+        api_version = AZURE_API_VERSION
+    core = {
+        "model": model,
+        "messages": [{"role": "user", "content": prompt}],
+        "stream": True,
+        "api_key": _get(values, "api_key") or None,
+        "base_url": _get(values, "base_url") or None,
+        "api_version": api_version or None,
+        "custom_llm_provider": _get(values, "custom_llm_provider") or None,
+        "timeout": _get(values, "timeout"),
+        "drop_params": _get(values, "drop_params"),
+        "seed": _get(values, "seed"),
+        "num_retries": 0,  # LiteLLM's own retries: off, every request is one the user sees
+        "max_retries": 0,  # the OpenAI SDK's silent retries: off
+    }
+    return {**{k: v for k, v in extra.items() if k not in _CORE}, **core}
+
+
+_SECRET_KEY = re.compile(r"key|secret|token|password|passwd|authorization|cookie|credential",
+                         re.I)
+_HEADERS = {"extra_headers", "headers"}  # every value in these is masked, whatever its name
+
+
+def _redact(value: Any, hide: str = "") -> Any:
+    """A copy of kwargs, masked: every header value ("all"), and every text under a
+    secret-looking key ("text": numbers such as max_tokens are no secret)."""
+    if isinstance(value, dict):
+        return {k: _redact(v, _hiding(k, hide)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact(v, hide) for v in value]
+    if value is None or not hide or (hide == "text" and isinstance(value, int | float)):
+        return value
+    return mask(str(value))
+
+
+def _hiding(key: Any, inherited: str) -> str:
+    """How the values under ``key`` are masked (see :func:`_redact`)."""
+    if inherited == "all" or str(key).lower() in _HEADERS:
+        return "all"
+    return "text" if inherited or _SECRET_KEY.search(str(key)) else ""
+
+
+def describe_request(kwargs: Mapping[str, Any], unsaved: Iterable[str] = ()) -> RequestInfo:
+    """The request as it may be shown (key masked, secrets out)."""
+    hidden = {"model", "messages", "api_key", "base_url", "aws_access_key_id",
+              "aws_secret_access_key", "stream", "num_retries", "max_retries"}
+    params = {k: _redact(v, _hiding(k, "")) for k, v in kwargs.items()
+              if k not in hidden and v is not None}
+    order = [f.name for f in F.FIELDS]
+    pending = tuple(sorted({n for n in unsaved if n in F.BY_NAME}, key=order.index))
+    provider = provider_of(kwargs.get("model"), kwargs.get("custom_llm_provider"))
+    url = kwargs.get("base_url") or f"the {provider} default endpoint"
+    return RequestInfo(model=str(kwargs.get("model") or ""), provider=provider, url=url,
+                       key=mask(kwargs.get("api_key")), params=params, unsaved=pending)
+
+
+def _secrets(values: Mapping[str, Any], kwargs: Mapping[str, Any]) -> list[str]:
+    """Every secret a message could leak, longest first."""
+    found = [str(values.get(n)) for n in F.SECRET_FIELDS if values.get(n)]
+    found += [str(kwargs[n]) for n in ("api_key", "aws_access_key_id",
+                                        "aws_secret_access_key") if kwargs.get(n)]
+
+    def walk(v: Any, hide: str = "") -> None:
+        if isinstance(v, dict):
+            for k, x in v.items():
+                walk(x, _hiding(k, hide))
+        elif isinstance(v, list | tuple):
+            for x in v:
+                walk(x, hide)
+        elif v is not None and (isinstance(v, str) or hide == "all") and hide:
+            found.append(str(v))
+            found.extend(str(v).split()[1:])  # "Bearer KEY": the key alone too
+
+    walk(_get(values, "completion_kwargs") or {})
+    walk({k: v for k, v in kwargs.items() if k in _HEADERS})
+    return sorted({s for s in found if len(s) >= 4}, key=len, reverse=True)
+
+
+def _scrub(text: str, secrets: Iterable[str], limit: int = 300) -> str:
+    """Text safe to show: secrets replaced, whitespace collapsed, length bounded."""
+    for s in secrets:
+        text = text.replace(s, mask(s))
+    text = " ".join(re.sub(r" ?ssl:<[^>]*>", "", text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
