@@ -11,19 +11,19 @@ No UI code here: stdlib + tomlkit (imported only when needed) only.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import datetime as _dt
 import hashlib
 import os
 import re
 import stat
-import tempfile
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from tui import config_io, toml_compat
+from tui.config_io import ConfigError
 from tui.toml_scan import DELETE, _dotted, _Edit, _edit_lines, _same
 
 __all__ = [
@@ -37,14 +37,13 @@ __all__ = [
 
 _BOM = "\ufeff"
 _NEW_FILE_MODE = 0o600
-_NEW_DIR_MODE = 0o700
+_MAX_INT = 2**63 - 1
+LOCK_TIMEOUT = 10.0
+"""Seconds a save waits for another program's save to finish."""
+_MISSING: Any = object()
 
 
 # ----------------------------------------------------------------------------- errors
-
-
-class ConfigError(Exception):
-    """A config file problem; ``str(e)`` is one clear user-facing sentence."""
 
 
 class ConfigParseError(ConfigError):
@@ -61,11 +60,13 @@ class ConfigParseError(ConfigError):
 class ConfigChangedError(ConfigError):
     """The file changed on disk after it was loaded; nothing was written."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, keys: tuple[str, ...] = ()) -> None:
         self.path = path
+        self.keys = keys
+        which = f" ({', '.join(keys)} changed)" if keys else ""
         super().__init__(
-            f"{path} was changed by another program after it was loaded, so nothing was "
-            "written; load it again and redo the change."
+            f"{path} was changed by another program after it was loaded{which}, so nothing "
+            "was written; load it again and redo the change."
         )
 
 
@@ -84,6 +85,9 @@ def _normalize(value: Any, where: str) -> Any:
     if isinstance(value, str):
         return "" + value  # str subclasses (enums) -> str
     if isinstance(value, int):
+        if not -_MAX_INT - 1 <= value <= _MAX_INT:
+            raise ConfigError(f"cannot write {where}: {value} does not fit in TOML's 64-bit "
+                              "integers; nothing was written.")
         return int(value)
     if isinstance(value, float):
         return float(value)
@@ -204,22 +208,9 @@ def _hash(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def _read(path: Path) -> tuple[bytes, os.stat_result] | None:
-    """Bytes and stat of ``path``; None if it does not exist; ConfigError if unreadable."""
-    try:
-        with open(path, "rb") as f:
-            st = os.fstat(f.fileno())
-            if stat.S_ISDIR(st.st_mode):
-                raise IsADirectoryError(21, "Is a directory")
-            return f.read(), st
-    except FileNotFoundError:
-        return None
-    except IsADirectoryError as e:
-        raise ConfigError(f"cannot read {path}: it is a directory, not a file.") from e
-    except PermissionError as e:
-        raise ConfigError(f"cannot read {path}: permission denied.") from e
-    except OSError as e:
-        raise ConfigError(f"cannot read {path}: {e.strerror or e}.") from e
+def _fingerprint(got: tuple[bytes, os.stat_result] | None) -> Fingerprint | None:
+    return None if got is None else Fingerprint(got[1].st_size, got[1].st_mtime_ns,
+                                                _hash(got[0]))
 
 
 def _parse_error(path: Path, text: str, err: tomllib.TOMLDecodeError) -> ConfigParseError:
@@ -236,42 +227,34 @@ def _parse_error(path: Path, text: str, err: tomllib.TOMLDecodeError) -> ConfigP
     return ConfigParseError(path, line, col, reason)
 
 
-def _write_atomic(target: Path, raw: bytes, mode: int, owner: tuple[int, int] | None) -> None:
-    """Write ``raw`` to ``target`` via a temp file + fsync + os.replace."""
-    folder = target.parent
+def _decode(path: Path, raw: bytes) -> tuple[str, dict]:
+    """The text (without a BOM) and data of a config file's bytes; ConfigError if unusable."""
     try:
-        folder.mkdir(parents=True, exist_ok=True, mode=_NEW_DIR_MODE)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    except OSError as e:
-        raise ConfigError(f"cannot write {target}: {e.strerror or e}; the file was not changed.") \
-            from e
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"cannot read {path}: it is not UTF-8 text (bad byte at offset {e.start})."
+        ) from e
+    text = text.removeprefix(_BOM)
+    too_deep = ConfigError(
+        f"{path} nests arrays or tables {toml_compat.text_depth(text)} levels deep; "
+        f"llm-settings reads at most {toml_compat.MAX_DEPTH}, so nothing was read.")
     try:
-        with os.fdopen(fd, "wb") as f:
-            if hasattr(os, "fchmod"):
-                os.fchmod(f.fileno(), mode)
-            else:  # Windows
-                os.chmod(tmp, mode)
-            if owner is not None and hasattr(os, "fchown"):
-                with contextlib.suppress(OSError):
-                    os.fchown(f.fileno(), *owner)
-            f.write(raw)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException as e:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(e, OSError):
-            raise ConfigError(
-                f"cannot write {target}: {e.strerror or e}; the file was not changed."
-            ) from e
-        raise
-    with contextlib.suppress(OSError, AttributeError):
-        dfd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise _parse_error(path, text, e) from None
+    except RecursionError:
+        raise too_deep from None
+    if toml_compat.depth(data) > toml_compat.MAX_DEPTH:
+        raise too_deep
+    return text, data
+
+
+def _lookup(data: dict, table: tuple[str, ...], key: str) -> Any:
+    node: Any = data
+    for name in table:
+        node = node.get(name, _MISSING) if isinstance(node, dict) else _MISSING
+    return node.get(key, _MISSING) if isinstance(node, dict) else _MISSING
 
 
 # ----------------------------------------------------------------------------- ConfigFile
@@ -284,17 +267,20 @@ class ConfigFile:
     exists: bool
     data: dict
 
-    def __init__(self, path: Path, exists: bool, data: dict, text: str, bom: bool,
+    def __init__(self, path: Path, exists: bool, data: dict, text: str,
                  fingerprint: Fingerprint | None) -> None:
         """Use :meth:`load`."""
         self.path = path
+        self._adopt(text, data, fingerprint, exists)
+        self._last_strategy: str | None = None  # "lines" or "tomlkit", for tests
+
+    def _adopt(self, text: str, data: dict, fingerprint: Fingerprint | None,
+               exists: bool) -> None:
         self.exists = exists
         self.data = data
         self._pristine = copy.deepcopy(data)
         self._text = text
-        self._bom = bom
         self._fp = fingerprint
-        self._last_strategy: str | None = None  # "lines" or "tomlkit", for tests
 
     def __repr__(self) -> str:
         return f"ConfigFile({str(self.path)!r}, exists={self.exists})"
@@ -303,24 +289,11 @@ class ConfigFile:
     def load(cls, path: str | os.PathLike[str]) -> ConfigFile:
         """Read and parse ``path``; a missing file gives an empty, not-existing config."""
         p = Path(path)
-        got = _read(p)
+        got = config_io.read_regular(p)
         if got is None:
-            return cls(p, False, {}, "", False, None)
-        raw, st = got
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise ConfigError(
-                f"cannot read {p}: it is not UTF-8 text (bad byte at offset {e.start})."
-            ) from e
-        bom = text.startswith(_BOM)
-        if bom:
-            text = text[1:]
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as e:
-            raise _parse_error(p, text, e) from None
-        return cls(p, True, data, text, bom, Fingerprint(st.st_size, st.st_mtime_ns, _hash(raw)))
+            return cls(p, False, {}, "", None)
+        text, data = _decode(p, got[0])
+        return cls(p, True, data, text, _fingerprint(got))
 
     def table(self, *names: str) -> dict | None:
         """The table at ``names`` (e.g. ``"llm", "groq"``), or None if absent / not a table."""
@@ -337,9 +310,12 @@ class ConfigFile:
              private: bool = False) -> bool:
         """Apply ``{(table, key): value or DELETE}``; True if the file was written.
 
-        Raises ConfigChangedError if the file changed on disk since it was loaded (nothing
-        is written), ConfigError if the edit cannot be made or written, TypeError for a
-        value TOML cannot hold (e.g. None).
+        The file is read again under the save lock and the edits are applied to what is on
+        disk then, so changes that other programs made to other keys are kept. Raises
+        ConfigChangedError if a key being edited changed on disk since it was loaded (nothing
+        is written), ConfigError if the edit cannot be made, written, or read back by
+        OpenHands, TypeError for a value TOML cannot hold (e.g. None). A file with a BOM is
+        written without it (OpenHands cannot read one).
         """
         normalized: list[_Edit] = []
         for spec, value in edits.items():
@@ -355,50 +331,79 @@ class ConfigFile:
                 value = _normalize(value, _dotted((*table, key)))
             normalized.append((table, key, value))
 
-        expected, effective = _apply_to_data(self._pristine, normalized)
-        new_text, parsed = self._text, None
-        if effective:
-            new_text, parsed = self._render(effective, expected)
-
         target = self.path
         if target.is_symlink():
             target = Path(os.path.realpath(target))
-        got = _read(target)
-        current = None if got is None else Fingerprint(
-            got[1].st_size, got[1].st_mtime_ns, _hash(got[0]))
-        if current != self._fp:
-            raise ConfigChangedError(self.path)
+        wanted = bool(_apply_to_data(self._pristine, normalized)[1])
+        with config_io.locked(target, LOCK_TIMEOUT, create_folder=wanted) as no_lock:
+            return self._save_locked(target, normalized, private, no_lock)
 
-        if new_text == self._text:
+    def _save_locked(self, target: Path, edits: list[_Edit], private: bool,
+                     no_lock: str | None) -> bool:
+        got = config_io.read_regular(target)
+        fp = _fingerprint(got)
+        if fp == self._fp:
+            text, data = self._text, self._pristine
+        else:
+            text, data = ("", {}) if got is None else _decode(self.path, got[0])
+            changed = tuple(_dotted((*t, k)) for t, k, v in edits if not _same(
+                _lookup(self._pristine, t, k), _lookup(data, t, k)) and not (
+                v is not DELETE and _same(_lookup(data, t, k), v)))
+            if changed:
+                raise ConfigChangedError(self.path, changed)
+        expected, effective = _apply_to_data(data, edits)
+        if not effective:
             if private and got is not None and stat.S_IMODE(got[1].st_mode) != _NEW_FILE_MODE:
                 try:
                     os.chmod(target, _NEW_FILE_MODE)
                 except OSError as e:
                     raise ConfigError(f"cannot make {self.path} private: {e.strerror}.") from e
+            self._adopt(text, data, fp, got is not None)
             return False
-
+        new_text, parsed = self._render(text, data, effective, expected)
+        self._check_openhands_reads(text, data, new_text, parsed, effective)
+        if no_lock is not None:
+            raise ConfigError(f"cannot write {target}: {no_lock}; the file was not changed.")
         mode, owner = _NEW_FILE_MODE, None
         if got is not None:
             st = got[1]
+            config_io.check_replaceable(target, st)
             owner = (st.st_uid, st.st_gid)
             if not private:
                 mode = stat.S_IMODE(st.st_mode)
-        raw = ((_BOM if self._bom else "") + new_text).encode("utf-8")
-        _write_atomic(target, raw, mode, owner)
-        try:
-            st = os.stat(target)
-            self._fp = Fingerprint(st.st_size, st.st_mtime_ns, _hash(raw))
-        except OSError:
-            self._fp = Fingerprint(len(raw), -1, _hash(raw))  # next save will refuse
-        self._text = new_text
-        self.exists = True
-        self.data = parsed if parsed is not None else tomllib.loads(new_text)
-        self._pristine = copy.deepcopy(self.data)
+        config_io.remove_stale_temps(target)
+        raw = new_text.encode("utf-8")
+        config_io.write_atomic(target, raw, mode, owner)
+        back = config_io.read_regular(target)
+        if back is None or back[0] != raw:
+            raise ConfigError(
+                f"{target} was replaced by another program while it was being saved, so the "
+                "change is not in the file; load it again and redo the change.")
+        self._adopt(new_text, parsed, _fingerprint(back), True)
         return True
 
-    def _render(self, edits: list[_Edit], expected: dict) -> tuple[str, dict]:
+    def _check_openhands_reads(self, old_text: str, old: dict, text: str, data: dict,
+                               edits: list[_Edit]) -> None:
+        """ConfigError unless OpenHands (toml 0.10) reads ``text`` as ``data``."""
+        reason = toml_compat.file_problem(text, data)
+        if reason is None:
+            return
+        for table, key, value in edits:
+            why = None if value is DELETE else toml_compat.edit_problem(table, key, value)
+            if why:
+                raise ConfigError(f"{why}; nothing was written to {self.path}.")
+        before = toml_compat.file_problem(old_text, old) if old_text else None
+        if before is not None:
+            raise ConfigError(
+                f"{self.path} already holds TOML that OpenHands cannot read ({before}), and "
+                "llm-settings never writes a file OpenHands cannot read, so nothing was "
+                "written; run 'llm-settings doctor' and fix that first.")
+        raise ConfigError(f"{toml_compat.PARSER} could not read {self.path} after this "
+                          f"change ({reason}), so nothing was written.")
+
+    def _render(self, text: str, old: dict, edits: list[_Edit],
+                expected: dict) -> tuple[str, dict]:
         """New text for ``edits`` and its parsed data (checked to equal ``expected``)."""
-        text = self._text
         eol = "\n"
         first = text.find("\n")
         if first > 0 and text[first - 1] == "\r":
@@ -406,7 +411,7 @@ class ConfigFile:
         no_final_newline = bool(text) and not text.endswith("\n")
         work = text + eol if no_final_newline else text
         try:
-            out = _edit_lines(work, edits, self._pristine, eol)
+            out = _edit_lines(work, edits, old, eol)
             if no_final_newline and out.endswith(eol):
                 out = out[: -len(eol)]
             parsed = _parses_to(out, expected)
