@@ -193,3 +193,61 @@ def test_temp_files_of_a_killed_save_are_removed_by_the_next(tmp_path: Path) -> 
     assert ConfigFile.load(p).save({(("llm",), "model"): "e/f"}) is True
     assert sorted(os.listdir(tmp_path)) == [".config.toml.lock", ".other.toml.abcd1234.tmp",
                                             "config.toml"]
+
+
+# ----------------------------------------------------------------------------- odd values
+
+ODD_FILES = {
+    "int_model": '[llm]\nmodel = 5\napi_key = 5\n',
+    "date_model": '[llm]\nmodel = 1979-05-27\naws_access_key_id = 1979-05-27T07:32:00Z\n',
+    "odd_group": ('[llm]\nbase_url = 07:32:00\ntemperature = "hot"\n[llm.g]\n'
+                  'completion_kwargs = {a = 1979-05-27T07:32:00Z}\nsafety_settings = [1]\n'
+                  'model = [1]\n'),
+    "table_model": '[llm]\nmodel = {a = 1}\nnum_retries = true\ntop_p = nan\nseed = 1e3\n',
+    "huge_int": '[llm]\nnum_retries = 99999999999999999999\n',
+    "non_tables": 'core = 5\nllm = 5\nextended = [1]\n',
+    "group_not_table": '[llm]\ng = 5\n',
+    "deep": "[llm]\nx = " + "[" * 5000 + "]" * 5000 + "\n",
+}
+DISCARDED = {"int_model", "date_model", "odd_group", "table_model", "deep"}  # by OpenHands
+COMMANDS = [["get", "model"], ["get", "api_key"], ["show"], ["show", "--json"],
+            ["set", "top_p", "0.5"], ["doctor"], ["--llm", "g", "show"],
+            ["--llm", "g", "get", "model"]]
+
+
+@pytest.mark.parametrize("name", sorted(ODD_FILES))
+def test_values_of_any_type_get_a_message_never_a_traceback(tmp_path: Path, name: str) -> None:
+    p = tmp_path / "config.toml"
+    for args in COMMANDS:
+        p.write_text(ODD_FILES[name])
+        args = ["--config", str(p), *args]
+        r = cli(*args)
+        no_traceback(r)
+        assert r.returncode in (0, 1), (args, r.stderr)
+        if name == "deep":
+            assert r.returncode == 1
+            assert "nests arrays or tables 5000 levels deep" in r.stdout + r.stderr
+        if args[-1] == "doctor" and name in DISCARDED:
+            assert r.returncode == 1, r.stdout
+
+
+def test_a_mistyped_value_is_named_in_show_and_get(tmp_path: Path) -> None:
+    p = tmp_path / "config.toml"
+    p.write_text(ODD_FILES["int_model"])
+    shown = cli("--config", str(p), "show")
+    assert shown.returncode == 0
+    assert "model: expected a text, got whole number 5" in shown.stdout
+    got = cli("--config", str(p), "get", "model")
+    assert got.returncode == 1 and "model: expected a text, got whole number 5" in got.stderr
+
+
+def test_integers_beyond_64_bits_are_refused_by_the_registry(tmp_path: Path) -> None:
+    from tui import fields as F
+
+    with pytest.raises(F.FieldError, match="64-bit"):
+        F.BY_NAME["seed"].parse("99999999999999999999")
+    with pytest.raises(F.FieldError, match="64-bit"):
+        F.BY_NAME["completion_kwargs"].parse('{"n": [1, 99999999999999999999]}')
+    p = tmp_path / "config.toml"
+    r = cli("--config", str(p), "set", "seed", "99999999999999999999")
+    assert r.returncode == 1 and "64-bit" in r.stderr and not p.exists()

@@ -167,6 +167,8 @@ def get(obj: Ctx, field: str) -> None:
     f = _field(field)
     s = obj.settings(secrets=f.secret)
     v = s.values[f.name]
+    if v.problem and v.value is None:
+        fail(v.problem)  # the file's value has a type OpenHands rejects
     if f.secret:
         click.echo(f"{S.mask(v.value)}\t{v.source if v.is_set else 'not set'}")
         return

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from tui.toml_compat import MAX_DEPTH, depth
+
 SETTINGS = "Settings"
 ADVANCED = "Advanced"
 
@@ -136,6 +138,11 @@ class Field:
 
     def rule_problem(self, value: Any) -> str | None:
         """Why this value is out of range or malformed, or None."""
+        if depth(value) > MAX_DEPTH:
+            return f"{self.name}: nests lists or tables more than {MAX_DEPTH} levels deep"
+        huge = _huge_int(value)
+        if huge is not None:
+            return f"{self.name}: {huge} does not fit in TOML's 64-bit integers"
         if isinstance(value, float) and not math.isfinite(value):
             return f"{self.name}: {value} is not a finite number"
         if self.minimum is not None and isinstance(value, int | float):
@@ -169,7 +176,12 @@ class Field:
         if self.type is bool:
             return "true" if value else "false"
         if self.type in (list, dict):
-            return json.dumps(plain(value))
+            try:
+                return json.dumps(plain(value))
+            except (TypeError, ValueError):  # dates and times: shown as TOML
+                from tui.toml_scan import _render_value
+
+                return _render_value(plain(value))
         return str(value)
 
     def from_env(self, text: str) -> Any:
@@ -195,9 +207,13 @@ def _parse_structured(field: Field, raw: str) -> Any:
     """Parse a list/table typed as JSON or as a TOML inline value."""
     try:
         value = json.loads(raw)
+    except RecursionError:
+        raise FieldError(f"{field.name}: nested too deeply") from None
     except ValueError:
         try:
             value = tomllib.loads("v = " + raw)["v"]
+        except RecursionError:
+            raise FieldError(f"{field.name}: nested too deeply") from None
         except tomllib.TOMLDecodeError:
             raise FieldError(
                 f"{field.name}: not valid JSON or TOML: {raw[:40]!r}"
@@ -222,6 +238,20 @@ def plain(value: Any) -> Any:
     if isinstance(value, str):
         return str(value)
     return value
+
+
+def _huge_int(value: Any) -> int | None:
+    """The first integer in ``value`` (nested too) that TOML's 64 bits cannot hold."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(reversed(v))
+        elif isinstance(v, int) and not -(2**63) <= v < 2**63:
+            return v
+    return None
 
 
 def _describe(value: Any) -> str:

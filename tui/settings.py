@@ -154,9 +154,12 @@ def _resolve(f: F.Field, cfg: ConfigFile, group: str | None, base: dict, own: di
 
 
 def _from_file(f: F.Field, raw: Any, source: Source, below: Value) -> Value:
+    """The file's value; one of the wrong type reads as the default, with the reason."""
     value = F.plain(raw)
-    problem = f.type_problem(value) or f.rule_problem(value)
-    return Value(f, value, source, below=below, problem=problem)
+    problem = f.type_problem(value)
+    if problem:
+        return Value(f, f.default, source, below=below, problem=problem)
+    return Value(f, value, source, below=below, problem=f.rule_problem(value))
 
 
 def _resolve_secrets(s: Settings, store: SecretStore) -> None:
@@ -188,8 +191,8 @@ def cross_problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
     if isinstance(lo, int | float) and isinstance(hi, int | float) and lo > hi:
         out.append(("retry_min_wait",
                     f"retry_min_wait ({lo} s) is longer than retry_max_wait ({hi} s)"))
-    model = values.get("model") or ""
-    if model.startswith("azure/") and not values.get("api_version"):
+    model = values.get("model")
+    if isinstance(model, str) and model.startswith("azure/") and not values.get("api_version"):
         out.append(("api_version", "Azure models need an API version (e.g. 2024-12-01-preview)"))
     return out
 
