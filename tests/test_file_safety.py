@@ -24,8 +24,11 @@ BIN = Path(sys.executable).parent / "llm-settings"
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+def cli(*args: str, timeout: float = 60, home: Path | None = None
+        ) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    if home is not None:
+        env["HOME"] = str(home)
     for name in [n for n in env if n.startswith("LLM_")]:
         del env[name]
     return subprocess.run([str(BIN), *args], capture_output=True, text=True, env=env,
@@ -251,3 +254,20 @@ def test_integers_beyond_64_bits_are_refused_by_the_registry(tmp_path: Path) -> 
     p = tmp_path / "config.toml"
     r = cli("--config", str(p), "set", "seed", "99999999999999999999")
     assert r.returncode == 1 and "64-bit" in r.stderr and not p.exists()
+
+
+def test_an_empty_config_path_is_refused(tmp_path: Path) -> None:
+    r = cli("--config", "", "set", "model", "x/y", home=tmp_path)
+    assert r.returncode in (1, 2) and "empty" in r.stderr, r.stderr
+    assert not (tmp_path / ".openhands").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file another group needs root")
+def test_mode_and_group_of_the_replaced_file_are_kept(tmp_path: Path) -> None:
+    p = tmp_path / "c.toml"
+    p.write_text('[llm]\nmodel = "a/b"\n')
+    os.chmod(p, 0o640)
+    os.chown(p, -1, 65534)
+    assert ConfigFile.load(p).save({(("llm",), "model"): "c/d"}) is True
+    st_ = p.stat()
+    assert (stat.S_IMODE(st_.st_mode), st_.st_gid) == (0o640, 65534)

@@ -15,7 +15,7 @@ from typing import Any
 
 from tui import fields as F
 from tui.catalog import provider_of
-from tui.config_file import DELETE, ConfigFile
+from tui.config_file import DELETE, ConfigError, ConfigFile
 from tui.secrets import KeyringHealth, SecretStore, SecretStoreError, account
 
 EXTENDED = ("extended", "llm_settings")  # where env-only fields live; OpenHands ignores it
@@ -23,7 +23,9 @@ EXTENDED = ("extended", "llm_settings")  # where env-only fields live; OpenHands
 
 def find_config(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> Path:
     """``--config PATH``; else ./config.toml if it exists; else ~/.openhands/config.toml."""
-    if explicit:
+    if explicit is not None:
+        if not str(explicit).strip():
+            raise ConfigError("the config path is empty; give a file (--config PATH).")
         return Path(explicit).expanduser()
     local = (cwd or Path.cwd()) / "config.toml"
     if local.is_file():
