@@ -97,6 +97,7 @@ def test_a_file_openhands_already_cannot_read_is_never_written(tmp_path: Path) -
         ConfigFile.load(p).save({(("llm",), "model"): "c/d"})
     assert "llm-settings doctor" in str(e.value)
     assert p.read_text() == text
+    assert ConfigFile.load(p).openhands_problem() == "not a homogeneous array"
     # An edit that makes it readable again is written.
     assert ConfigFile.load(p).save({(("core",), "x"): ["1", "a"]}) is True
     assert openhands_reads(p.read_text())
@@ -133,3 +134,12 @@ def test_whatever_is_written_openhands_reads_the_same(tmp_path: Path, value: dic
         assert p.read_text() == START
         return
     assert openhands_reads(p.read_text())
+
+
+def test_a_bom_is_reported_and_dropped_by_a_save(tmp_path: Path) -> None:
+    p = tmp_path / "config.toml"
+    p.write_bytes(b"\xef\xbb\xbf" + START.encode())
+    cfg = ConfigFile.load(p)
+    assert cfg.openhands_problem() == "it starts with a byte order mark (BOM)"
+    assert cfg.save({(("llm",), "model"): "c/d"}) is True
+    assert cfg.openhands_problem() is None and openhands_reads(p.read_text())

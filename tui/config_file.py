@@ -281,6 +281,7 @@ class ConfigFile:
         self._pristine = copy.deepcopy(data)
         self._text = text
         self._fp = fingerprint
+        self._bom = False
 
     def __repr__(self) -> str:
         return f"ConfigFile({str(self.path)!r}, exists={self.exists})"
@@ -293,7 +294,15 @@ class ConfigFile:
         if got is None:
             return cls(p, False, {}, "", None)
         text, data = _decode(p, got[0])
-        return cls(p, True, data, text, _fingerprint(got))
+        cfg = cls(p, True, data, text, _fingerprint(got))
+        cfg._bom = got[0].startswith(_BOM.encode())
+        return cfg
+
+    def openhands_problem(self) -> str | None:
+        """Why OpenHands (its parser, toml 0.10) cannot read the file as loaded, or None."""
+        if self._bom:
+            return "it starts with a byte order mark (BOM)"
+        return toml_compat.file_problem(self._text, self.data) if self._text else None
 
     def table(self, *names: str) -> dict | None:
         """The table at ``names`` (e.g. ``"llm", "groq"``), or None if absent / not a table."""
