@@ -6,7 +6,15 @@ lines of the keys that change are touched, and the result is verified by parsing
 When the scanner cannot handle a file (or its result does not verify) the edit is redone with
 a tomlkit document, verified the same way; if that fails too, nothing is written.
 
-No UI code here: stdlib + tomlkit (imported only when needed) only.
+A save holds the lock of :mod:`tui.config_io`, reads the file again and applies the edits to
+what is on disk then: other programs' changes to other keys are kept, a change to a key being
+edited refuses the save (:class:`ConfigChangedError`). The new text must read the same with
+OpenHands' own parser (:mod:`tui.toml_compat`, toml 0.10); a file OpenHands cannot read is
+never written, even when it was already unreadable before the edit (the message says so and
+points at ``llm-settings doctor``), but an edit that makes it readable again is. The written
+file is read back before the save is reported.
+
+No UI code here: stdlib, tomlkit and toml (imported only when needed) only.
 """
 
 from __future__ import annotations
