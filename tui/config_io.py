@@ -48,8 +48,8 @@ def _check_regular(path: Path, st: os.stat_result) -> None:
     if stat.S_ISDIR(st.st_mode):
         raise ConfigError(f"cannot read {path}: it is a directory, not a file.")
     if not stat.S_ISREG(st.st_mode):
-        raise ConfigError(f"cannot use {path}: it is not a regular file (a "
-                          f"{_kind(st.st_mode)}); llm-settings only reads and writes files.")
+        raise ConfigError(f"cannot use {path}: it is a {_kind(st.st_mode)}, not a regular "
+                          "file; llm-settings only reads and writes regular files.")
     if st.st_size > MAX_SIZE:
         raise ConfigError(f"cannot read {path}: it is larger than 1 MiB "
                           f"({st.st_size} bytes), too large for a config.toml.")
