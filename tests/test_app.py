@@ -432,7 +432,10 @@ async def test_file_changed_on_disk_is_never_overwritten(no_keyring: None, cfg: 
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await type_into(pilot, "temperature", "0.5")
-        external = cfg.read_text().replace("[core]\n", "[core]\ndebug = true\n", 1)
+        # Another key changed meanwhile would be kept; the key being edited refuses the save.
+        external = cfg.read_text().replace("[core]\n", "[core]\ndebug = true\n", 1).replace(
+            "\n[llm]\n", "\n[llm]\ntemperature = 0.9\n", 1)
+        assert external.count("temperature = 0.9") == 1
         cfg.write_text(external)
         await pilot.press("ctrl+s")
         await settle(pilot)

@@ -197,6 +197,8 @@ def get(obj: Ctx, field: str) -> None:
     if v.unread:
         click.echo(f"(unknown)\t{v.unread}")
         sys.exit(1)
+    if v.problem and v.value is None:
+        fail(v.problem)  # the file's value has a type OpenHands rejects
     if f.secret:
         click.echo(f"{S.mask(v.value)}\t{v.source if v.is_set else 'not set'}")
         return

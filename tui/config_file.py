@@ -1,29 +1,38 @@
 """Read OpenHands' ``config.toml`` fast and write it back losslessly.
 
-Reading uses :mod:`tomllib`. Writing edits the file's text directly: a small line scanner
-finds the table headers and the line spans of key/value pairs, only the lines of the keys
-that change are touched, and the result is verified by parsing it again. When the scanner
-cannot handle a file (or its result does not verify) the edit is redone with a tomlkit
-document, verified the same way; if that fails too, nothing is written.
+Reading uses :mod:`tomllib`. Writing edits the file's text directly: the line scanner of
+:mod:`tui.toml_scan` finds the table headers and the line spans of key/value pairs, only the
+lines of the keys that change are touched, and the result is verified by parsing it again.
+When the scanner cannot handle a file (or its result does not verify) the edit is redone with
+a tomlkit document, verified the same way; if that fails too, nothing is written.
 
-No UI code here: stdlib + tomlkit (imported only when needed) only.
+A save holds the lock of :mod:`tui.config_io`, reads the file again and applies the edits to
+what is on disk then: other programs' changes to other keys are kept, a change to a key being
+edited refuses the save (:class:`ConfigChangedError`). The new text must read the same with
+OpenHands' own parser (:mod:`tui.toml_compat`, toml 0.10); a file OpenHands cannot read is
+never written, even when it was already unreadable before the edit (the message says so and
+points at ``llm-settings doctor``), but an edit that makes it readable again is. The written
+file is read back before the save is reported.
+
+No UI code here: stdlib, tomlkit and toml (imported only when needed) only.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import datetime as _dt
 import hashlib
-import math
 import os
 import re
 import stat
-import tempfile
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
+
+from tui import config_io, toml_compat
+from tui.config_io import ConfigError
+from tui.toml_scan import DELETE, _dotted, _Edit, _edit_lines, _same
 
 __all__ = [
     "DELETE",
@@ -34,19 +43,15 @@ __all__ = [
     "Fingerprint",
 ]
 
-DELETE: Any = object()
-"""Edit value meaning "remove this key"."""
-
 _BOM = "\ufeff"
 _NEW_FILE_MODE = 0o600
-_NEW_DIR_MODE = 0o700
+_MAX_INT = 2**63 - 1
+LOCK_TIMEOUT = 10.0
+"""Seconds a save waits for another program's save to finish."""
+_MISSING: Any = object()
 
 
 # ----------------------------------------------------------------------------- errors
-
-
-class ConfigError(Exception):
-    """A config file problem; ``str(e)`` is one clear user-facing sentence."""
 
 
 class ConfigParseError(ConfigError):
@@ -63,11 +68,13 @@ class ConfigParseError(ConfigError):
 class ConfigChangedError(ConfigError):
     """The file changed on disk after it was loaded; nothing was written."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, keys: tuple[str, ...] = ()) -> None:
         self.path = path
+        self.keys = keys
+        which = f" ({', '.join(keys)} changed)" if keys else ""
         super().__init__(
-            f"{path} was changed by another program after it was loaded, so nothing was "
-            "written; load it again and redo the change."
+            f"{path} was changed by another program after it was loaded{which}, so nothing "
+            "was written; load it again and redo the change."
         )
 
 
@@ -79,235 +86,6 @@ class Fingerprint(NamedTuple):
     sha256: str
 
 
-class _ScanError(Exception):
-    """The line scanner cannot handle this text (the caller falls back to tomlkit)."""
-
-
-# ----------------------------------------------------------------------------- scanner
-
-_BARE_RE = r"[A-Za-z0-9_-]+"
-_BASIC_RE = r'"(?:[^"\\\n]|\\.)*"'
-_LITERAL_RE = r"'[^'\n]*'"
-_SIMPLE_KEY_RE = f"(?:{_BARE_RE}|{_BASIC_RE}|{_LITERAL_RE})"
-_KEY_RE = rf"{_SIMPLE_KEY_RE}(?:[ \t]*\.[ \t]*{_SIMPLE_KEY_RE})*"
-
-_KEY_PART = re.compile(_SIMPLE_KEY_RE)
-_BARE_KEY = re.compile(_BARE_RE)
-# Blank lines and whole-line comments, any number of them.
-_SKIP = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\r?\n)*")
-_HEADER = re.compile(rf"([ \t]*)(\[\[?)[ \t]*({_KEY_RE})[ \t]*(\]\]?)[ \t]*(?:#[^\n]*)?\r?\n")
-_KEYVAL = re.compile(rf"([ \t]*)({_KEY_RE})[ \t]*=[ \t]*")
-_AFTER_VALUE = re.compile(r"[ \t]*(?:#[^\n]*)?\r?\n")
-_GAP = re.compile(r"(?:[ \t\r\n]|#[^\n]*)*")
-_BASIC_STR = re.compile(_BASIC_RE)
-_LITERAL_STR = re.compile(_LITERAL_RE)
-_ML_BASIC_REST = re.compile(r'(?:[^"\\]|\\.|"{1,2}(?!"))*"{3,5}', re.S)
-_ML_LITERAL_REST = re.compile(r"(?:[^']|'{1,2}(?!'))*'{3,5}", re.S)
-_SCALAR = re.compile(
-    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})?"
-    r"|[^ \t\r\n#,\[\]{}\"']+"
-)
-_COMMENT_LINE = re.compile(r"[ \t]*#([^\n]*)\n")
-_COMMENTED_HEADER = re.compile(r"^[ \t]*#[ \t]*\[\[?([^\n\]]*)\]{1,2}[ \t]*\r?$", re.M)
-_ESCAPE = re.compile(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", re.S)
-_SIMPLE_ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "\\": "\\"}
-
-
-class _Header(NamedTuple):
-    path: tuple[str, ...]
-    is_array: bool
-    start: int  # offset of the header line
-    end: int  # offset just after its line ending
-    indent: str
-
-
-class _KeyVal(NamedTuple):
-    path: tuple[str, ...]  # full path: table + dotted key
-    region: int  # index of the header it sits under, -1 for the root table
-    start: int  # offset of its first line
-    vstart: int  # value span
-    vend: int
-    end: int  # offset just after the line ending of its last line
-    indent: str
-
-
-class _Scan(NamedTuple):
-    headers: list[_Header]
-    keyvals: list[_KeyVal]
-    by_path: dict[tuple[str, ...], _KeyVal | None]  # None: ambiguous (array of tables)
-
-
-def _decode_key_part(part: str) -> str:
-    """The name a bare / "basic" / 'literal' key part stands for."""
-    if part[0] == "'":
-        return part[1:-1]
-    if part[0] != '"':
-        return part
-
-    def repl(m: re.Match[str]) -> str:
-        esc = m.group(1)
-        if esc in _SIMPLE_ESCAPES:
-            return _SIMPLE_ESCAPES[esc]
-        if esc[0] in "uU":
-            return chr(int(esc[1:], 16))
-        raise _ScanError(f"bad escape {esc!r}")
-
-    try:
-        return _ESCAPE.sub(repl, part[1:-1])
-    except ValueError as e:  # chr() of a surrogate / out of range
-        raise _ScanError(str(e)) from e
-
-
-def _split_key(text: str) -> tuple[str, ...]:
-    return tuple(_decode_key_part(p) for p in _KEY_PART.findall(text))
-
-
-def _char(text: str, pos: int) -> str:
-    return text[pos] if pos < len(text) else ""
-
-
-def _value_end(text: str, pos: int) -> int:
-    """Offset just after the TOML value that starts at ``pos``."""
-    c = _char(text, pos)
-    if c == '"':
-        m = (_ML_BASIC_REST.match(text, pos + 3) if text.startswith('"""', pos)
-             else _BASIC_STR.match(text, pos))
-    elif c == "'":
-        m = (_ML_LITERAL_REST.match(text, pos + 3) if text.startswith("'''", pos)
-             else _LITERAL_STR.match(text, pos))
-    elif c == "[":
-        return _array_end(text, pos)
-    elif c == "{":
-        return _inline_table_end(text, pos)
-    else:
-        m = _SCALAR.match(text, pos)
-    if m is None:
-        raise _ScanError(f"no value at offset {pos}")
-    return m.end()
-
-
-def _array_end(text: str, pos: int) -> int:
-    pos += 1
-    while True:
-        pos = _GAP.match(text, pos).end()  # type: ignore[union-attr]
-        if _char(text, pos) == "]":
-            return pos + 1
-        pos = _value_end(text, pos)
-        pos = _GAP.match(text, pos).end()  # type: ignore[union-attr]
-        c = _char(text, pos)
-        if c == ",":
-            pos += 1
-        elif c == "]":
-            return pos + 1
-        else:
-            raise _ScanError(f"unterminated array at offset {pos}")
-
-
-def _inline_table_end(text: str, pos: int) -> int:
-    pos += 1
-    while True:
-        pos = _GAP.match(text, pos).end()  # type: ignore[union-attr]
-        if _char(text, pos) == "}":
-            return pos + 1
-        m = _KEYVAL.match(text, pos)
-        if m is None:
-            raise _ScanError(f"bad inline table at offset {pos}")
-        pos = _value_end(text, m.end())
-        pos = _GAP.match(text, pos).end()  # type: ignore[union-attr]
-        c = _char(text, pos)
-        if c == ",":
-            pos += 1
-        elif c == "}":
-            return pos + 1
-        else:
-            raise _ScanError(f"unterminated inline table at offset {pos}")
-
-
-def _scan(text: str) -> _Scan:
-    """Find headers and key/value spans of ``text`` (valid TOML ending with a newline)."""
-    headers: list[_Header] = []
-    keyvals: list[_KeyVal] = []
-    by_path: dict[tuple[str, ...], _KeyVal | None] = {}
-    table: tuple[str, ...] = ()
-    n = len(text)
-    pos = 0
-    try:
-        while True:
-            pos = _SKIP.match(text, pos).end()  # type: ignore[union-attr]
-            if pos >= n:
-                break
-            m = _HEADER.match(text, pos)
-            if m is not None:
-                is_array = m.group(2) == "[["
-                if is_array != (m.group(4) == "]]"):
-                    raise _ScanError("mismatched brackets in a table header")
-                table = _split_key(m.group(3))
-                headers.append(_Header(table, is_array, pos, m.end(), m.group(1)))
-                pos = m.end()
-                continue
-            m = _KEYVAL.match(text, pos)
-            if m is None:
-                raise _ScanError(f"cannot read the line at offset {pos}")
-            vstart = m.end()
-            vend = _value_end(text, vstart)
-            after = _AFTER_VALUE.match(text, vend)
-            if after is None:
-                raise _ScanError(f"unexpected text after a value at offset {vend}")
-            kv = _KeyVal(table + _split_key(m.group(2)), len(headers) - 1, pos, vstart, vend,
-                         after.end(), m.group(1))
-            keyvals.append(kv)
-            by_path[kv.path] = None if kv.path in by_path else kv
-            pos = after.end()
-    except RecursionError as e:
-        raise _ScanError("values nested too deeply") from e
-    return _Scan(headers, keyvals, by_path)
-
-
-# ----------------------------------------------------------------------------- rendering
-
-_STR_ESCAPES = {i: f"\\u{i:04x}" for i in [*range(0x20), 0x7F]}
-_STR_ESCAPES.update({ord(k): f"\\{e}" for e, k in _SIMPLE_ESCAPES.items()})
-
-
-def _render_str(s: str) -> str:
-    """A basic TOML string, escaped the way tomlkit does it."""
-    return '"' + s.translate(_STR_ESCAPES) + '"'
-
-
-def _render_key(key: str) -> str:
-    return key if _BARE_KEY.fullmatch(key) else _render_str(key)
-
-
-def _render_header(table: tuple[str, ...]) -> str:
-    return "[" + ".".join(_render_key(k) for k in table) + "]"
-
-
-def _render_value(value: Any) -> str:
-    """One-line TOML for a (normalized) value: dicts become inline tables."""
-    if isinstance(value, str):
-        return _render_str(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_render_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        body = ", ".join(f"{_render_key(k)} = {_render_value(v)}" for k, v in value.items())
-        return "{" + body + "}"
-    import tomlkit  # dates and times: rare, so tomlkit is imported only here
-
-    return tomlkit.item(value).as_string()
-
-
 def _normalize(value: Any, where: str) -> Any:
     """A plain copy of an edit value (tuple -> list, Mapping -> dict); TypeError if unusable."""
     if isinstance(value, bool):
@@ -315,6 +93,9 @@ def _normalize(value: Any, where: str) -> Any:
     if isinstance(value, str):
         return "" + value  # str subclasses (enums) -> str
     if isinstance(value, int):
+        if not -_MAX_INT - 1 <= value <= _MAX_INT:
+            raise ConfigError(f"cannot write {where}: {value} does not fit in TOML's 64-bit "
+                              "integers; nothing was written.")
         return int(value)
     if isinstance(value, float):
         return float(value)
@@ -330,30 +111,6 @@ def _normalize(value: Any, where: str) -> Any:
             out["" + k] = _normalize(v, where)
         return out
     raise TypeError(f"{where}: cannot write a {type(value).__name__} value to TOML")
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Equal values of equal types (so 1, 1.0 and True differ; nan equals nan)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, float):
-        if math.isnan(a) or math.isnan(b):
-            return math.isnan(a) and math.isnan(b)
-        return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
-    return bool(a == b)
-
-
-def _dotted(path: tuple[str, ...]) -> str:
-    return ".".join(_render_key(p) for p in path)
-
-
-# ----------------------------------------------------------------------------- editing
-
-_Edit = tuple[tuple[str, ...], str, Any]
 
 
 def _apply_to_data(data: dict, edits: list[_Edit]) -> tuple[dict, list[_Edit]]:
@@ -383,181 +140,6 @@ def _apply_to_data(data: dict, edits: list[_Edit]) -> tuple[dict, list[_Edit]]:
                 node[key] = copy.deepcopy(value)
                 effective.append((table, key, value))
     return new, effective
-
-
-def _line_start(text: str, pos: int) -> int:
-    return text.rfind("\n", 0, pos) + 1
-
-
-def _line_is_blank(text: str, pos: int) -> bool:
-    """Whether the line starting at ``pos`` is empty or whitespace (False at the end)."""
-    end = text.find("\n", pos)
-    return end != -1 and not text[pos:end].strip()
-
-
-def _region_bounds(text: str, scan: _Scan, region: int) -> tuple[int, int]:
-    headers = scan.headers
-    start = 0 if region < 0 else headers[region].end
-    nxt = region + 1
-    end = headers[nxt].start if nxt < len(headers) else len(text)
-    return start, end
-
-
-def _commented_twin(text: str, scan: _Scan, region: int, key: str) -> tuple[int, str] | None:
-    """End offset and indent of the ``#key = ...`` line for ``key`` in a table's region."""
-    start, end = _region_bounds(text, scan, region)
-    spans = [(kv.start, kv.end) for kv in scan.keyvals if kv.region == region]
-
-    def in_value(pos: int) -> bool:
-        return any(s <= pos < e for s, e in spans)
-
-    table = scan.headers[region].path if region >= 0 else ()
-    for m in _COMMENTED_HEADER.finditer(text, start, end):
-        if in_value(m.start()):
-            continue
-        try:
-            same = _split_key(m.group(1)) == table
-        except _ScanError:
-            same = False
-        if not same:
-            end = m.start()  # a commented-out other table starts: its keys belong there
-            break
-    pattern = re.compile(rf"^([ \t]*)#([ \t]*){re.escape(_render_key(key))}[ \t]*=[^\n]*\n",
-                         re.M)
-    spaced = None
-    for m in pattern.finditer(text, start, end):
-        if in_value(m.start()):
-            continue
-        if not m.group(2):
-            return _twin_end(text, m.start(), m.end(), end), m.group(1)
-        if spaced is None:
-            spaced = m
-    if spaced is not None:
-        return _twin_end(text, spaced.start(), spaced.end(), end), spaced.group(1)
-    return None
-
-
-def _twin_end(text: str, start: int, end: int, limit: int) -> int:
-    """End of a commented-out key/value, following a commented multi-line value."""
-    m = _COMMENT_LINE.match(text, start)
-    body = m.group(1).rstrip("\r") if m else ""
-    kv = _KEYVAL.match(body)
-    if kv is None or not body.startswith(("[", "{", '"""', "'''"), kv.end()):
-        return end  # a one-line value (or not a key/value at all)
-    lines = [body]
-    ends = [end]
-    pos = end
-    for _ in range(200):
-        joined = "\n".join(lines) + "\n"
-        try:
-            vend = _value_end(joined, kv.end())
-            if _AFTER_VALUE.match(joined, vend):
-                return ends[joined.count("\n", 0, vend)]
-        except (_ScanError, RecursionError):
-            pass
-        m = _COMMENT_LINE.match(text, pos)
-        if m is None or m.end() > limit:
-            break
-        lines.append(m.group(1).rstrip("\r"))
-        ends.append(m.end())
-        pos = m.end()
-    return end
-
-
-def _edit_lines(text: str, edits: list[_Edit], old: dict, eol: str) -> str:
-    """Apply ``edits`` to ``text`` (ends with a newline) by editing lines; may raise _ScanError."""
-    scan = _scan(text)
-    n = len(text)
-    # (start, end, priority, seq, replacement); applied left to right.
-    splices: list[tuple[int, int, int, int, str]] = []
-    new_tables: dict[tuple[str, ...], list[tuple[int, str]]] = {}
-    regions = {h.path: i for i, h in enumerate(scan.headers) if not h.is_array}
-    root_block_at: int | None = None
-    inserted_at: dict[int, int] = {}  # region -> furthest offset where a key is inserted
-
-    for seq, (table, key, value) in enumerate(edits):
-        node: Any = old
-        for name in table:
-            node = node.get(name) if isinstance(node, dict) else None
-        exists = isinstance(node, dict) and key in node
-        if exists:
-            kv = scan.by_path.get((*table, key))
-            if kv is None:
-                raise _ScanError(f"{_dotted((*table, key))} is not a plain key/value line")
-            if value is DELETE:
-                splices.append((kv.start, kv.end, 0, seq, ""))
-            else:
-                splices.append((kv.vstart, kv.vend, 0, seq, _render_value(value)))
-            continue
-        line = f"{_render_key(key)} = {_render_value(value)}"
-        region = -1 if not table else regions.get(table)
-        if region is None:
-            new_tables.setdefault(table, []).append((seq, line))
-            continue
-        twin = _commented_twin(text, scan, region, key)
-        if twin is not None:
-            pos, indent = twin
-        else:
-            kvs = [kv for kv in scan.keyvals if kv.region == region]
-            if kvs:
-                pos, indent = kvs[-1].end, kvs[-1].indent
-            elif region >= 0:
-                pos, indent = scan.headers[region].end, scan.headers[region].indent
-            elif scan.headers:
-                # Root table without keys: above the comments that lead to the first table.
-                pos, indent = scan.headers[0].start, ""
-                while pos > 0:
-                    prev = _line_start(text, pos - 1)
-                    if not text[prev:pos].lstrip(" \t").startswith("#"):
-                        break
-                    pos = prev
-                root_block_at = pos
-            else:
-                pos, indent = n, ""
-        splices.append((pos, pos, 0, seq, indent + line + eol))
-        inserted_at[region] = max(pos, inserted_at.get(region, 0))
-    if root_block_at is not None:
-        splices.append((root_block_at, root_block_at, 1, 0, eol))
-
-    # Missing tables: [llm.NAME] after the last [llm...] table, everything else at the end.
-    blocks: dict[int, list[tuple[int, tuple[str, ...], list[tuple[int, str]]]]] = {}
-    for table, lines in new_tables.items():
-        pos = n
-        if len(table) >= 2 and table[0] == "llm":
-            last = [i for i, h in enumerate(scan.headers) if h.path[0] == "llm"]
-            if last:
-                i = last[-1]
-                kvs = [kv for kv in scan.keyvals if kv.region == i]
-                pos = kvs[-1].end if kvs else scan.headers[i].end
-                pos = max(pos, inserted_at.get(i, 0))  # after keys added to that table
-        blocks.setdefault(pos, []).append((len(table), table, lines))
-    for pos, group in blocks.items():
-        group.sort(key=lambda b: b[0])  # a parent table before its children (stable)
-        keys_here = any(s[0] == pos and s[1] == pos and s[2] == 0 for s in splices)
-        lead = bool(keys_here or (n > 0 and not (pos == n and _line_is_blank(
-            text, _line_start(text, n - 1)))))
-        out = []
-        for _, table, lines in group:
-            if lead:
-                out.append(eol)
-            lead = True
-            out.append(_render_header(table) + eol)
-            out.extend(line + eol for _, line in lines)
-        if pos < n and not _line_is_blank(text, pos):
-            out.append(eol)
-        splices.append((pos, pos, 2, min(s for _, _, ls in group for s, _ in ls), "".join(out)))
-
-    splices.sort(key=lambda s: (s[0], s[1], s[2], s[3]))
-    parts = []
-    prev = 0
-    for start, end, _, _, repl in splices:
-        if start < prev:
-            raise _ScanError("overlapping edits")
-        parts.append(text[prev:start])
-        parts.append(repl)
-        prev = end
-    parts.append(text[prev:])
-    return "".join(parts)
 
 
 def _tomlkit_value(value: Any) -> Any:
@@ -634,22 +216,9 @@ def _hash(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def _read(path: Path) -> tuple[bytes, os.stat_result] | None:
-    """Bytes and stat of ``path``; None if it does not exist; ConfigError if unreadable."""
-    try:
-        with open(path, "rb") as f:
-            st = os.fstat(f.fileno())
-            if stat.S_ISDIR(st.st_mode):
-                raise IsADirectoryError(21, "Is a directory")
-            return f.read(), st
-    except FileNotFoundError:
-        return None
-    except IsADirectoryError as e:
-        raise ConfigError(f"cannot read {path}: it is a directory, not a file.") from e
-    except PermissionError as e:
-        raise ConfigError(f"cannot read {path}: permission denied.") from e
-    except OSError as e:
-        raise ConfigError(f"cannot read {path}: {e.strerror or e}.") from e
+def _fingerprint(got: tuple[bytes, os.stat_result] | None) -> Fingerprint | None:
+    return None if got is None else Fingerprint(got[1].st_size, got[1].st_mtime_ns,
+                                                _hash(got[0]))
 
 
 def _parse_error(path: Path, text: str, err: tomllib.TOMLDecodeError) -> ConfigParseError:
@@ -666,42 +235,34 @@ def _parse_error(path: Path, text: str, err: tomllib.TOMLDecodeError) -> ConfigP
     return ConfigParseError(path, line, col, reason)
 
 
-def _write_atomic(target: Path, raw: bytes, mode: int, owner: tuple[int, int] | None) -> None:
-    """Write ``raw`` to ``target`` via a temp file + fsync + os.replace."""
-    folder = target.parent
+def _decode(path: Path, raw: bytes) -> tuple[str, dict]:
+    """The text (without a BOM) and data of a config file's bytes; ConfigError if unusable."""
     try:
-        folder.mkdir(parents=True, exist_ok=True, mode=_NEW_DIR_MODE)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    except OSError as e:
-        raise ConfigError(f"cannot write {target}: {e.strerror or e}; the file was not changed.") \
-            from e
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"cannot read {path}: it is not UTF-8 text (bad byte at offset {e.start})."
+        ) from e
+    text = text.removeprefix(_BOM)
+    too_deep = ConfigError(
+        f"{path} nests arrays or tables {toml_compat.text_depth(text)} levels deep; "
+        f"llm-settings reads at most {toml_compat.MAX_DEPTH}, so nothing was read.")
     try:
-        with os.fdopen(fd, "wb") as f:
-            if hasattr(os, "fchmod"):
-                os.fchmod(f.fileno(), mode)
-            else:  # Windows
-                os.chmod(tmp, mode)
-            if owner is not None and hasattr(os, "fchown"):
-                with contextlib.suppress(OSError):
-                    os.fchown(f.fileno(), *owner)
-            f.write(raw)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException as e:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(e, OSError):
-            raise ConfigError(
-                f"cannot write {target}: {e.strerror or e}; the file was not changed."
-            ) from e
-        raise
-    with contextlib.suppress(OSError, AttributeError):
-        dfd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise _parse_error(path, text, e) from None
+    except RecursionError:
+        raise too_deep from None
+    if toml_compat.depth(data) > toml_compat.MAX_DEPTH:
+        raise too_deep
+    return text, data
+
+
+def _lookup(data: dict, table: tuple[str, ...], key: str) -> Any:
+    node: Any = data
+    for name in table:
+        node = node.get(name, _MISSING) if isinstance(node, dict) else _MISSING
+    return node.get(key, _MISSING) if isinstance(node, dict) else _MISSING
 
 
 # ----------------------------------------------------------------------------- ConfigFile
@@ -714,17 +275,21 @@ class ConfigFile:
     exists: bool
     data: dict
 
-    def __init__(self, path: Path, exists: bool, data: dict, text: str, bom: bool,
+    def __init__(self, path: Path, exists: bool, data: dict, text: str,
                  fingerprint: Fingerprint | None) -> None:
         """Use :meth:`load`."""
         self.path = path
+        self._adopt(text, data, fingerprint, exists)
+        self._last_strategy: str | None = None  # "lines" or "tomlkit", for tests
+
+    def _adopt(self, text: str, data: dict, fingerprint: Fingerprint | None,
+               exists: bool) -> None:
         self.exists = exists
         self.data = data
         self._pristine = copy.deepcopy(data)
         self._text = text
-        self._bom = bom
         self._fp = fingerprint
-        self._last_strategy: str | None = None  # "lines" or "tomlkit", for tests
+        self._bom = False
 
     def __repr__(self) -> str:
         return f"ConfigFile({str(self.path)!r}, exists={self.exists})"
@@ -733,24 +298,19 @@ class ConfigFile:
     def load(cls, path: str | os.PathLike[str]) -> ConfigFile:
         """Read and parse ``path``; a missing file gives an empty, not-existing config."""
         p = Path(path)
-        got = _read(p)
+        got = config_io.read_regular(p)
         if got is None:
-            return cls(p, False, {}, "", False, None)
-        raw, st = got
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise ConfigError(
-                f"cannot read {p}: it is not UTF-8 text (bad byte at offset {e.start})."
-            ) from e
-        bom = text.startswith(_BOM)
-        if bom:
-            text = text[1:]
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as e:
-            raise _parse_error(p, text, e) from None
-        return cls(p, True, data, text, bom, Fingerprint(st.st_size, st.st_mtime_ns, _hash(raw)))
+            return cls(p, False, {}, "", None)
+        text, data = _decode(p, got[0])
+        cfg = cls(p, True, data, text, _fingerprint(got))
+        cfg._bom = got[0].startswith(_BOM.encode())
+        return cfg
+
+    def openhands_problem(self) -> str | None:
+        """Why OpenHands (its parser, toml 0.10) cannot read the file as loaded, or None."""
+        if self._bom:
+            return "it starts with a byte order mark (BOM)"
+        return toml_compat.file_problem(self._text, self.data) if self._text else None
 
     def table(self, *names: str) -> dict | None:
         """The table at ``names`` (e.g. ``"llm", "groq"``), or None if absent / not a table."""
@@ -767,9 +327,12 @@ class ConfigFile:
              private: bool = False) -> bool:
         """Apply ``{(table, key): value or DELETE}``; True if the file was written.
 
-        Raises ConfigChangedError if the file changed on disk since it was loaded (nothing
-        is written), ConfigError if the edit cannot be made or written, TypeError for a
-        value TOML cannot hold (e.g. None).
+        The file is read again under the save lock and the edits are applied to what is on
+        disk then, so changes that other programs made to other keys are kept. Raises
+        ConfigChangedError if a key being edited changed on disk since it was loaded (nothing
+        is written), ConfigError if the edit cannot be made, written, or read back by
+        OpenHands, TypeError for a value TOML cannot hold (e.g. None). A file with a BOM is
+        written without it (OpenHands cannot read one).
         """
         normalized: list[_Edit] = []
         for spec, value in edits.items():
@@ -785,50 +348,79 @@ class ConfigFile:
                 value = _normalize(value, _dotted((*table, key)))
             normalized.append((table, key, value))
 
-        expected, effective = _apply_to_data(self._pristine, normalized)
-        new_text, parsed = self._text, None
-        if effective:
-            new_text, parsed = self._render(effective, expected)
-
         target = self.path
         if target.is_symlink():
             target = Path(os.path.realpath(target))
-        got = _read(target)
-        current = None if got is None else Fingerprint(
-            got[1].st_size, got[1].st_mtime_ns, _hash(got[0]))
-        if current != self._fp:
-            raise ConfigChangedError(self.path)
+        wanted = bool(_apply_to_data(self._pristine, normalized)[1])
+        with config_io.locked(target, LOCK_TIMEOUT, create_folder=wanted) as no_lock:
+            return self._save_locked(target, normalized, private, no_lock)
 
-        if new_text == self._text:
+    def _save_locked(self, target: Path, edits: list[_Edit], private: bool,
+                     no_lock: str | None) -> bool:
+        got = config_io.read_regular(target)
+        fp = _fingerprint(got)
+        if fp == self._fp:
+            text, data = self._text, self._pristine
+        else:
+            text, data = ("", {}) if got is None else _decode(self.path, got[0])
+            changed = tuple(_dotted((*t, k)) for t, k, v in edits if not _same(
+                _lookup(self._pristine, t, k), _lookup(data, t, k)) and not (
+                v is not DELETE and _same(_lookup(data, t, k), v)))
+            if changed:
+                raise ConfigChangedError(self.path, changed)
+        expected, effective = _apply_to_data(data, edits)
+        if not effective:
             if private and got is not None and stat.S_IMODE(got[1].st_mode) != _NEW_FILE_MODE:
                 try:
                     os.chmod(target, _NEW_FILE_MODE)
                 except OSError as e:
                     raise ConfigError(f"cannot make {self.path} private: {e.strerror}.") from e
+            self._adopt(text, data, fp, got is not None)
             return False
-
+        new_text, parsed = self._render(text, data, effective, expected)
+        self._check_openhands_reads(text, data, new_text, parsed, effective)
+        if no_lock is not None:
+            raise ConfigError(f"cannot write {target}: {no_lock}; the file was not changed.")
         mode, owner = _NEW_FILE_MODE, None
         if got is not None:
             st = got[1]
+            config_io.check_replaceable(target, st)
             owner = (st.st_uid, st.st_gid)
             if not private:
                 mode = stat.S_IMODE(st.st_mode)
-        raw = ((_BOM if self._bom else "") + new_text).encode("utf-8")
-        _write_atomic(target, raw, mode, owner)
-        try:
-            st = os.stat(target)
-            self._fp = Fingerprint(st.st_size, st.st_mtime_ns, _hash(raw))
-        except OSError:
-            self._fp = Fingerprint(len(raw), -1, _hash(raw))  # next save will refuse
-        self._text = new_text
-        self.exists = True
-        self.data = parsed if parsed is not None else tomllib.loads(new_text)
-        self._pristine = copy.deepcopy(self.data)
+        config_io.remove_stale_temps(target)
+        raw = new_text.encode("utf-8")
+        config_io.write_atomic(target, raw, mode, owner)
+        back = config_io.read_regular(target)
+        if back is None or back[0] != raw:
+            raise ConfigError(
+                f"{target} was replaced by another program while it was being saved, so the "
+                "change is not in the file; load it again and redo the change.")
+        self._adopt(new_text, parsed, _fingerprint(back), True)
         return True
 
-    def _render(self, edits: list[_Edit], expected: dict) -> tuple[str, dict]:
+    def _check_openhands_reads(self, old_text: str, old: dict, text: str, data: dict,
+                               edits: list[_Edit]) -> None:
+        """ConfigError unless OpenHands (toml 0.10) reads ``text`` as ``data``."""
+        reason = toml_compat.file_problem(text, data)
+        if reason is None:
+            return
+        for table, key, value in edits:
+            why = None if value is DELETE else toml_compat.edit_problem(table, key, value)
+            if why:
+                raise ConfigError(f"{why}; nothing was written to {self.path}.")
+        before = toml_compat.file_problem(old_text, old) if old_text else None
+        if before is not None:
+            raise ConfigError(
+                f"{self.path} already holds TOML that OpenHands cannot read ({before}), and "
+                "llm-settings never writes a file OpenHands cannot read, so nothing was "
+                "written; run 'llm-settings doctor' and fix that first.")
+        raise ConfigError(f"{toml_compat.PARSER} could not read {self.path} after this "
+                          f"change ({reason}), so nothing was written.")
+
+    def _render(self, text: str, old: dict, edits: list[_Edit],
+                expected: dict) -> tuple[str, dict]:
         """New text for ``edits`` and its parsed data (checked to equal ``expected``)."""
-        text = self._text
         eol = "\n"
         first = text.find("\n")
         if first > 0 and text[first - 1] == "\r":
@@ -836,7 +428,7 @@ class ConfigFile:
         no_final_newline = bool(text) and not text.endswith("\n")
         work = text + eol if no_final_newline else text
         try:
-            out = _edit_lines(work, edits, self._pristine, eol)
+            out = _edit_lines(work, edits, old, eol)
             if no_final_newline and out.endswith(eol):
                 out = out[: -len(eol)]
             parsed = _parses_to(out, expected)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from tui.toml_compat import MAX_DEPTH, depth
+
 SETTINGS = "Settings"
 ADVANCED = "Advanced"
 
@@ -155,6 +157,11 @@ class Field:
 
     def rule_problem(self, value: Any) -> str | None:
         """Why this value is out of range or malformed, or None."""
+        if depth(value) > MAX_DEPTH:
+            return f"{self.title}: nests lists or tables more than {MAX_DEPTH} levels deep"
+        huge = _huge_int(value)
+        if huge is not None:
+            return f"{self.title}: {self.shown(huge)} does not fit in TOML's 64-bit integers"
         got = self.shown(value)
         if isinstance(value, float) and not math.isfinite(value):
             return f"{self.title}: {got} is not a finite number"
@@ -203,7 +210,12 @@ class Field:
         if self.type is bool:
             return "true" if value else "false"
         if self.type in (list, dict):
-            return json.dumps(plain(value))
+            try:
+                return json.dumps(plain(value))
+            except (TypeError, ValueError):  # dates and times: shown as TOML
+                from tui.toml_scan import _render_value
+
+                return _render_value(plain(value))
         return str(value)
 
     def from_env(self, text: str) -> Any:
@@ -251,9 +263,13 @@ def _parse_structured(field: Field, raw: str) -> Any:
     """Parse a list/table typed as JSON or as a TOML inline value."""
     try:
         value = json.loads(raw)
+    except RecursionError:
+        raise FieldError(f"{field.name}: nested too deeply") from None
     except ValueError:
         try:
             value = tomllib.loads("v = " + raw)["v"]
+        except RecursionError:
+            raise FieldError(f"{field.name}: nested too deeply") from None
         except tomllib.TOMLDecodeError:
             raise field.error(f"not valid JSON or TOML: {field.shown(raw)}") from None
     if not isinstance(value, field.type):
@@ -292,6 +308,20 @@ def shown(value: Any, limit: int = SHOWN_MAX) -> str:
     if len(text) <= limit:
         return repr(value) if isinstance(value, str) else text
     return f"{text[:SHOWN_CUT]!r}… ({len(text)} characters)"
+
+
+def _huge_int(value: Any) -> int | None:
+    """The first integer in ``value`` (nested too) that TOML's 64 bits cannot hold."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(reversed(v))
+        elif isinstance(v, int) and not -(2**63) <= v < 2**63:
+            return v
+    return None
 
 
 def _describe(value: Any, quote: bool = True) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from tui import fields as F
 from tui.catalog import provider_of
-from tui.config_file import DELETE, ConfigFile
+from tui.config_file import DELETE, ConfigError, ConfigFile
 from tui.secrets import KeyringHealth, SecretStore, SecretStoreError, account, for_env
 
 EXTENDED = ("extended", "llm_settings")  # where env-only fields live; OpenHands ignores it
@@ -25,7 +25,9 @@ AWS_SECRETS = ("aws_access_key_id", "aws_secret_access_key")
 
 def find_config(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> Path:
     """``--config PATH``; else ./config.toml if it exists; else ~/.openhands/config.toml."""
-    if explicit:
+    if explicit is not None:
+        if not str(explicit).strip():
+            raise ConfigError("the config path is empty; give a file (--config PATH).")
         return Path(explicit).expanduser()
     local = (cwd or Path.cwd()) / "config.toml"
     if local.is_file():
@@ -166,9 +168,12 @@ def _resolve(f: F.Field, cfg: ConfigFile, group: str | None, base: dict, own: di
 
 
 def _from_file(f: F.Field, raw: Any, source: Source, below: Value) -> Value:
+    """The file's value; one of the wrong type reads as the default, with the reason."""
     value = F.plain(raw)
-    problem = f.type_problem(value) or f.rule_problem(value)
-    return Value(f, value, source, below=below, problem=problem)
+    problem = f.type_problem(value)
+    if problem:
+        return Value(f, f.default, source, below=below, problem=problem)
+    return Value(f, value, source, below=below, problem=f.rule_problem(value))
 
 
 def _resolve_secrets(s: Settings, store: SecretStore) -> None:
@@ -208,8 +213,8 @@ def cross_problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
     if isinstance(lo, int | float) and isinstance(hi, int | float) and lo > hi:
         out.append(("retry_min_wait",
                     f"retry_min_wait ({lo} s) is longer than retry_max_wait ({hi} s)"))
-    model = values.get("model") or ""
-    if model.startswith("azure/") and not values.get("api_version"):
+    model = values.get("model")
+    if isinstance(model, str) and model.startswith("azure/") and not values.get("api_version"):
         out.append(("api_version", "Azure models need an API version (e.g. 2024-12-01-preview)"))
     return out
 
