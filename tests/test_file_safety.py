@@ -229,7 +229,9 @@ def test_values_of_any_type_get_a_message_never_a_traceback(tmp_path: Path, name
         assert r.returncode in (0, 1), (args, r.stderr)
         if name == "deep":
             assert r.returncode == 1
-            assert "nests arrays or tables 5000 levels deep" in r.stdout + r.stderr
+            said = r.stdout + r.stderr
+            assert ("nests arrays or tables 5000 levels deep" in said
+                    or "nest too deeply for the toml parser of OpenHands" in said)
         if args[-1] == "doctor" and name in DISCARDED:
             assert r.returncode == 1, r.stdout
 
@@ -239,9 +241,9 @@ def test_a_mistyped_value_is_named_in_show_and_get(tmp_path: Path) -> None:
     p.write_text(ODD_FILES["int_model"])
     shown = cli("--config", str(p), "show")
     assert shown.returncode == 0
-    assert "model: expected a text, got whole number 5" in shown.stdout
+    assert "(model): expected a text, got whole number 5" in shown.stdout
     got = cli("--config", str(p), "get", "model")
-    assert got.returncode == 1 and "model: expected a text, got whole number 5" in got.stderr
+    assert got.returncode == 1 and "(model): expected a text, got whole number 5" in got.stderr
 
 
 def test_integers_beyond_64_bits_are_refused_by_the_registry(tmp_path: Path) -> None:

@@ -203,6 +203,10 @@ def parse(raw: bytes, add: Add) -> dict[str, Any] | None:
         return None
     try:
         return toml.loads(text)
+    except RecursionError:  # load_from_toml catches only TomlDecodeError
+        add("error", f"values nest too deeply for the toml parser of OpenHands; {STOPS} "
+                     "(RecursionError)")
+        return None
     except toml.TomlDecodeError as e:
         if text.startswith("\ufeff"):
             why = ("it starts with a UTF-8 byte order mark, which the toml parser of "

@@ -230,5 +230,6 @@ def cases() -> list[tuple[str, bytes]]:
         ("BOM", b'\xef\xbb\xbf[llm]\nmodel = "x"\n'),
         ("not UTF-8", b'[llm]\nmodel = "caf\xe9"\n'),
         ("CRLF", b'[llm]\r\nmodel = "x"\r\nnum_retries = 5\r\n'),
+        ("arrays nested 5,000 deep", b'[core]\nx = ' + b"[" * 5000 + b"]" * 5000 + b"\n"),
     ]
     return out
