@@ -196,11 +196,17 @@ async def test_key_goes_to_keyring_never_to_file_or_screen(real_keyring: dict[st
         assert field_input(app, "api_key", "s").value == ""
         assert field_input(app, "api_key", "a").value == ""
         assert "stored in the keyring" in note(app, "api_key", "s")
-        await pilot.click("#reveal")  # Show: reveals only what is typed, and nothing is
+        await pilot.click("#reveal")  # Show: reveals the stored key, read from the keyring
         await settle(pilot)
         assert not field_input(app, "api_key", "s").password
+        assert field_input(app, "api_key", "s").value == CANARY
+        await pilot.click("#reveal")  # Hide: hidden again, and the field is empty again
+        await settle(pilot)
+        assert field_input(app, "api_key", "s").password
+        assert field_input(app, "api_key", "s").value == ""
         for text in (app.export_screenshot(), screen_text(app)):
             assert CANARY not in text
+        assert app.draft is not None and not app.draft.dirty  # revealed, not edited
     assert keyring_get(real_keyring, "openai") == CANARY
     assert cfg.read_text() == before  # nothing else changed: the file is untouched
 
@@ -247,8 +253,8 @@ async def test_without_keyring_the_key_needs_the_plaintext_opt_in(no_keyring: No
         await choose(pilot, "save")
         assert any("PLAINTEXT" in n for n in notifications(app))
         assert field_input(app, "api_key", "s").value == ""
-        assert "plaintext in config.toml" in note(app, "api_key", "s")
-        assert not app.query_one("#insecure").value  # the opt-in was for that save only
+        assert "in config.toml, plaintext" in note(app, "api_key", "s")
+        assert app.query_one("#insecure").value  # ticked: the key is in the file
     assert read_toml(cfg)["llm"]["api_key"] == key
     assert cfg.stat().st_mode & 0o777 == 0o600
 

@@ -33,7 +33,7 @@ from tui import catalog as C
 from tui import fields as F
 from tui import settings as S
 from tui.config_file import ConfigChangedError, ConfigError, ConfigFile
-from tui.draft import Draft
+from tui.draft import Draft, read_keyring
 from tui.secrets import KeyringHealth, SecretStore, SecretStoreError
 from tui.widgets import ChoiceScreen, FieldRow, HelpScreen, PickerScreen, Tick
 
@@ -79,6 +79,13 @@ class SettingsApp(App[None]):
         self.health: KeyringHealth | None = None
         self.provider = ""
         self.catalog_ready = False
+        # The stored keys for the draft's keyring accounts, read off the UI thread; the
+        # accounts they were read for, and the ones being read now.
+        self.stored: S.Settings | None = None
+        self._stored_for: dict[str, str | None] | None = None
+        self._asked_for: dict[str, str | None] | None = None
+        self.revealed: str | None = None  # the stored key Show put in the field
+        self._revealed_for: dict[str, str | None] | None = None  # ... and its accounts
         self._load()
 
     # -- data ------------------------------------------------------------------------------
@@ -157,6 +164,11 @@ class SettingsApp(App[None]):
         self.refresh_title()
         if self.draft is None:
             return
+        accounts = self.draft.accounts()
+        if accounts != self._asked_for and self.health is not None:
+            self.check_keyring()  # another provider or base URL: another keyring entry
+        if self.revealed is not None and accounts != self._revealed_for:
+            self.hide_key()  # the shown key belongs to the previous account
         errors = self.draft.errors()
         for row in self.query(FieldRow):
             self.refresh_row(row, errors)
@@ -189,28 +201,27 @@ class SettingsApp(App[None]):
         return f"{f.help}  ({source})"
 
     def key_status(self, f: F.Field) -> str:
-        """Where the stored key lives; what to do when there is no keyring."""
+        """Where the key a save would leave lives, for the draft's current account."""
         assert self.draft is not None
-        v = self.draft.settings.values[f.name]
-        env_value = self.environ.get(f.env)
-        if env_value:
+        if self.environ.get(f.env):
             return f"from {f.env} in the environment (wins over the keyring)"
+        if self.draft.texts[f.name].strip():
+            return f"new key: saving puts it in {self.draft.key_destination(self.store, f.name)}"
+        stored = self.stored if self._stored_for == self.draft.accounts() else None
+        if stored is None or self.health is None:
+            return "checking the keyring…"
+        v = stored.values[f.name]
         if v.source.kind == "keyring":
-            state = f"stored in the keyring ({v.source.detail}) · empty field keeps it"
-        elif v.is_set:  # said first: with no keyring too, the user must see the key is kept
-            state = f"plaintext in config.toml ({v.source.detail}) · empty field keeps it"
-            if self.health is not None and not self.health.usable:
-                state += " · no usable keyring"
-        elif self.health is None:
-            state = "checking the keyring…"
+            return f"stored in the keyring ({v.source.detail}) · empty field keeps it"
+        state = ""
+        if stored.keyring_problem:
+            state = f"could not read the keyring: {stored.keyring_problem}"
         elif not self.health.usable:
             state = self.health.problem_in_app("with the box below") or "no usable keyring"
-        else:
-            state = "not set"
-        if v.is_set and v.source.kind in ("file", "inherited") and self.health \
-                and self.health.usable:
-            state += " · saving a new key moves it to the keyring"
-        return state
+        if v.is_set:
+            where = f"in config.toml, plaintext ({v.source.detail}) · empty field keeps it"
+            return f"{where} · {state}" if state else where
+        return state or "not set"
 
     def refresh_model_info(self) -> None:
         if self.draft is None:
@@ -247,7 +258,10 @@ class SettingsApp(App[None]):
         if self.draft is None:
             return
         name = event.row.field.name
-        self.draft.set_text(name, event.text)
+        text = event.text
+        if name == "api_key" and self.revealed is not None and text == self.revealed:
+            text = ""  # the revealed stored key, unedited: not an edit
+        self.draft.set_text(name, text)
         for row in self.query(FieldRow):  # the same field on the other pane
             if row.field.name == name and row is not event.row:
                 row.set_text(event.text)
@@ -322,50 +336,112 @@ class SettingsApp(App[None]):
         self.action_pick_model()
 
     @on(Button.Pressed, "#reveal")
-    def _reveal(self, event: Button.Pressed) -> None:
+    def _reveal(self) -> None:
+        """Show: the typed key, else the stored one read from where it lives; Hide: hidden
+        again (a revealed key left as it was is not an edit, and is not saved again)."""
+        if self.draft is None:
+            return
+        if self.revealed is not None or not self.key_inputs()[0].password:
+            self.hide_key()
+            return
+        if not self.draft.texts["api_key"]:
+            key = self.keys()["api_key"].value
+            if key:
+                self.revealed, self._revealed_for = key, self.draft.accounts()
+                for row in self.query(FieldRow):
+                    if row.field.name == "api_key":
+                        row.set_text(key)
+        for widget in self.key_inputs():
+            widget.password = False
+        self.query_one("#reveal", Button).label = "Hide"
+
+    def key_inputs(self) -> list[Any]:
         from textual.widgets import Input
 
-        for row in self.query(FieldRow):
-            if row.field.name == "api_key":
-                widget = row.query_one("#input", Input)
-                widget.password = not widget.password
-                event.button.label = "Show" if widget.password else "Hide"
+        return [row.query_one("#input", Input) for row in self.query(FieldRow)
+                if row.field.name == "api_key"]
+
+    def hide_key(self) -> None:
+        """Mask the key field; a stored key Show put there (unedited) leaves it."""
+        if self.revealed is not None and self.draft is not None \
+                and not self.draft.texts["api_key"]:
+            for row in self.query(FieldRow):
+                if row.field.name == "api_key":
+                    row.set_text("")
+        self.revealed = None
+        for widget in self.key_inputs():
+            widget.password = True
+        for button in self.query("#reveal").results(Button):
+            button.label = "Show"
 
     @on(Tick.Changed, "#insecure")
     def _insecure(self, event: Tick.Changed) -> None:
         if self.draft is not None:
             self.draft.insecure_storage = event.value
+            self.refresh_all()
+
+    def refresh_tick(self) -> None:
+        """The plaintext box: shown when there is no usable keyring or the key is in the
+        file, and ticked exactly when a save writes the key to the file."""
+        if self.draft is None:
+            return
+        for tick in self.query("#insecure").results(Tick):
+            usable = self.health is not None and self.health.usable
+            tick.set_class(usable and self.draft.plaintext("api_key") is None, "hidden")
+            if tick.value != self.draft.insecure_storage:
+                with tick.prevent(Tick.Changed):
+                    tick.value = self.draft.insecure_storage
 
     # -- workers ---------------------------------------------------------------------------
-    @work(thread=True, exclusive=True, group="keyring", exit_on_error=False)
     def check_keyring(self) -> None:
-        """Keyring health and the stored key, off the UI thread (never blocks the screen)."""
-        health = self.store.health()
-        settings = None
-        if self.draft is not None:
-            settings = S.load(self.draft.cfg, self.group, environ=self.environ,
-                              store=self.store)
-        self.call_from_thread(self._keyring_checked, health, settings)
+        """Read the keyring health and the stored keys of the draft's accounts, off the UI
+        thread (never blocks the screen)."""
+        target = self.draft.target() if self.draft is not None else None
+        self._asked_for = self.draft.accounts(target) if self.draft is not None else None
+        self._read_keys(target, self._asked_for)
 
-    def _keyring_checked(self, health: KeyringHealth, settings: S.Settings | None) -> None:
+    @work(thread=True, exclusive=True, group="keyring", exit_on_error=False)
+    def _read_keys(self, target: S.Settings | None,
+                   accounts: dict[str, str | None] | None) -> None:
+        health = self.store.health()
+        stored = read_keyring(target, self.store) if target is not None else None
+        self.call_from_thread(self._keyring_checked, health, stored, accounts)
+
+    def _keyring_checked(self, health: KeyringHealth, stored: S.Settings | None,
+                         accounts: dict[str, str | None] | None) -> None:
         self.health = health
-        if self.draft is not None and settings is not None:
-            for name in F.SECRET_FIELDS:
-                self.draft.settings.values[name] = settings.values[name]
-        checkbox = self.query("#insecure")
-        if checkbox:
-            checkbox.first().set_class(health.usable, "hidden")
+        if self.draft is not None and accounts == self.draft.accounts():
+            self.stored, self._stored_for = stored, accounts
+        self.refresh_tick()
         self.refresh_all()
-        if self.setup or (self.setup is None and self.first_run()):
+        if self.stored is not None and (self.setup or (self.setup is None
+                                                       and self.first_run())):
             self.setup = False  # once
             self.action_setup()
+
+    def keys(self) -> dict[str, S.Value]:
+        """The keys a save would leave, for the draft's current accounts (read now if the
+        last read was for other accounts)."""
+        assert self.draft is not None
+        target = self.draft.target()
+        stored = self.stored if self._stored_for == self.draft.accounts(target) else \
+            read_keyring(target, self.store)
+        return self.draft.keys(stored)
+
+    def test_values(self) -> tuple[dict[str, Any], list[str]]:
+        """What the live test sends: the draft as saved, with the keys of its accounts."""
+        assert self.draft is not None
+        values, unsaved = self.draft.effective()
+        for name, v in self.keys().items():
+            values[name] = v.value
+        return values, unsaved
 
     def first_run(self) -> bool:
         """No model in the file and no key anywhere: the wizard opens by itself."""
         if self.draft is None:
             return False
-        v = self.draft.settings.values
-        return not v["model"].is_set and not v["api_key"].is_set
+        key = self.stored.values["api_key"] if self.stored is not None else None
+        return not self.draft.settings.values["model"].is_set and not (key and key.is_set)
 
     @work(thread=True, exclusive=True, group="catalog", exit_on_error=False)
     def load_catalog(self) -> None:
@@ -390,7 +466,7 @@ class SettingsApp(App[None]):
         if found:
             return found.first()
         assert self.draft is not None
-        panel = LiveTestPanel(self.draft.effective, id="test-panel")
+        panel = LiveTestPanel(self.test_values, id="test-panel")
         await self.query_one("#test", TabPane).mount(panel)
         await self.query_one("#test-placeholder").remove()
         return panel
@@ -426,7 +502,7 @@ class SettingsApp(App[None]):
             if self.draft.dirty:
                 self.do_save()
 
-        self.push_screen(SetupWizard(self.draft, self.environ, self.health), done)
+        self.push_screen(SetupWizard(self.draft, self.environ, self.health, self.store), done)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
@@ -449,7 +525,7 @@ class SettingsApp(App[None]):
             "openai/", "litellm_proxy/")
         if values.get("base_url") and compatible:
             self.notify(f"Asking {values['base_url']} for its models…")
-            self.fetch_models(values["base_url"], values.get("api_key"),
+            self.fetch_models(self.draft.with_texts({}), values["base_url"],
                               preset.prefix if preset else "openai/")
             return
         self.open_picker("model", "LLM Model — type to search the catalog", C.chat_models(),
@@ -475,7 +551,9 @@ class SettingsApp(App[None]):
         self.push_screen(PickerScreen(title, lambda: models, search), picked)
 
     @work(thread=True, exclusive=True, group="fetch", exit_on_error=False)
-    def fetch_models(self, base_url: str, key: str | None, prefix: str) -> None:
+    def fetch_models(self, draft: Draft, base_url: str, prefix: str) -> None:
+        """The server's models, asked with the key of the draft's own account only."""
+        key = draft.keys(read_keyring(draft.target(), self.store))["api_key"].value
         try:
             names = C.fetch_models(base_url, key)
         except C.FetchError as e:
@@ -504,8 +582,7 @@ class SettingsApp(App[None]):
             return
         body = "\n".join(self.draft.summary())
         if any(F.BY_NAME[c.name].secret for c in changes):
-            body += ("\n\nThe key goes to config.toml in PLAINTEXT (mode 0600)."
-                     if self.draft.insecure_storage else "\n\nThe key goes to the OS keyring.")
+            body += f"\n\nThe key goes to {self.draft.key_destination(self.store)}."
         self.push_screen(
             ChoiceScreen(f"Save to {self.path.name}?", body,
                          [("save", "Save", "primary"), ("cancel", "Keep editing", "default")]),
@@ -547,8 +624,11 @@ class SettingsApp(App[None]):
 
     def rebuild(self) -> None:
         """Re-read the draft into every row (after save, reload or a group switch)."""
-        self.refresh_rows()
+        self.revealed = None
+        self.stored = self._stored_for = None  # the file or the keyring changed: read again
         self.check_keyring()
+        self.refresh_rows()
+        self.hide_key()
 
     def refresh_rows(self) -> None:
         if self.draft is None:
@@ -556,8 +636,7 @@ class SettingsApp(App[None]):
         for row in self.query(FieldRow):
             row.set_text(self.draft.texts[row.field.name])
             row.set_placeholder(self.draft.fallback_text(row.field.name))
-        for tick in self.query("#insecure"):  # the opt-in is per save: show it cleared too
-            tick.value = self.draft.insecure_storage  # type: ignore[attr-defined]
+        self.refresh_tick()
         self.sync_provider()
         self.refresh_all()
 

@@ -1,0 +1,134 @@
+"""Where the app sends, shows and writes keys: only to the endpoint whose keyring account
+holds them, never in plaintext without the box ticked, and the API Key field tells the truth.
+
+Each keyring account gets its own canary key; a loopback server records every Authorization
+header it receives.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keyring
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Button, OptionList, Static
+
+from tests.app_helpers import (
+    SIZE,
+    choose,
+    make_app,
+    note,
+    notifications,
+    run,
+    screen_text,
+    settle,
+    type_into,
+    wait_until,
+)
+from tests.fault_server import FaultServer
+from tui.app import SettingsApp
+from tui.test_pane import LiveTestPanel
+from tui.widgets import PickerScreen
+
+ANTHROPIC = "sk-ant-canary-anthropic-0a1b2c3d4e5f"
+LOCAL = "sk-local-canary-server-9z8y7x6w5v4u"
+SERVICE = "llm-settings"
+
+
+def sent_keys(srv: FaultServer) -> list[str | None]:
+    """The key of every request the server received (GET /models and completions)."""
+    return [r.key for r in srv.requests]
+
+
+def test_status(app: SettingsApp) -> str:
+    return str(app.query_one("#test-panel", LiveTestPanel).query_one("#test-status", Static)
+               .render())
+
+
+test_status.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
+async def run_test_and_wait(pilot: Pilot) -> str:
+    """F6, then the test's final status line."""
+    app = pilot.app
+    await pilot.press("f6")
+    await wait_until(pilot, lambda: bool(app.query("#test-panel"))
+                     and not app.query_one("#test-panel", LiveTestPanel).running
+                     and test_status(app)[:1] in "✓✗", "the live test to end", timeout=30)
+    return test_status(app)
+
+
+async def key_note(pilot: Pilot, pane: str = "s") -> str:
+    """The API Key field's status once the keyring was read for the current account."""
+    await wait_until(pilot, lambda: "checking the keyring" not in note(pilot.app, "api_key",
+                                                                       pane), "the keyring")
+    return note(pilot.app, "api_key", pane)
+
+
+async def pick_provider(pilot: Pilot, query: str) -> None:
+    app = pilot.app
+    app.action_pane("settings")
+    await settle(pilot)
+    app.query_one("#provider", Button).focus()
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen), "provider picker")
+    await pilot.press(*query)
+    await settle(pilot)
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: not isinstance(app.screen, PickerScreen), "a pick")
+    await settle(pilot)
+
+
+# -- 1. a key goes only to its own endpoint ---------------------------------------------
+@pytest.mark.parametrize("local_key", [None, LOCAL], ids=["no-local-key", "local-key"])
+@run
+async def test_switch_to_local_server_never_sends_the_other_providers_key(
+        real_keyring: dict[str, str], tmp_path: Path, local_key: str | None) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[llm]\nmodel = "anthropic/claude-sonnet-4-20250514"\n')
+    keyring.set_password(SERVICE, "anthropic", ANTHROPIC)
+    with FaultServer(models=("served-a", "served-b")) as srv:
+        local_account = f"openai@127.0.0.1:{srv.port}"
+        if local_key:
+            keyring.set_password(SERVICE, local_account, local_key)
+        app = make_app(cfg)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            assert "stored in the keyring (llm-settings/anthropic)" in await key_note(pilot)
+            await pick_provider(pilot, "vllm")
+            assert app.provider == "vllm"
+            await type_into(pilot, "base_url", srv.url, pane="a")
+            await settle(pilot)
+            status = await key_note(pilot, "a")
+            assert "anthropic" not in status
+            if local_key:
+                assert f"stored in the keyring (llm-settings/{local_account})" in status
+            else:
+                assert "not set" in status
+            await pilot.press("f4")
+            await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen)
+                             and app.screen.query_one("#results", OptionList).option_count == 2,
+                             "the served models")
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: not isinstance(app.screen, PickerScreen), "a pick")
+            assert app.draft is not None and app.draft.texts["model"] == "openai/served-a"
+            before_save = await run_test_and_wait(pilot)
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            await choose(pilot, "save")
+            assert 'model = "openai/served-a"' in cfg.read_text()
+            after_save = await run_test_and_wait(pilot)
+            for text in (app.export_screenshot(), screen_text(app), *notifications(app)):
+                assert ANTHROPIC not in text and LOCAL not in text
+        keys = sent_keys(srv)
+        assert ANTHROPIC not in keys, "the Anthropic key reached the local server"
+        assert keys, "F4 asked the server for its models"
+        assert set(keys) == {local_key}, "only the local server's own key, or none"
+    if local_key:
+        assert before_save.startswith("✓") and after_save.startswith("✓")
+    else:
+        assert "no API key" in before_save and "no API key" in after_save
+    assert before_save.split(" in ")[0] == after_save.split(" in ")[0]
+    assert ANTHROPIC not in cfg.read_text()
+    assert keyring.get_password(SERVICE, "anthropic") == ANTHROPIC
