@@ -17,6 +17,7 @@ from textual.widgets import Button, OptionList, Static
 from tests.app_helpers import (
     SIZE,
     choose,
+    field_input,
     make_app,
     note,
     notifications,
@@ -28,6 +29,7 @@ from tests.app_helpers import (
 )
 from tests.fault_server import FaultServer
 from tui.app import SettingsApp
+from tui.secrets import SecretStore, SecretStoreError
 from tui.test_pane import LiveTestPanel
 from tui.widgets import PickerScreen
 
@@ -132,3 +134,99 @@ async def test_switch_to_local_server_never_sends_the_other_providers_key(
     assert before_save.split(" in ")[0] == after_save.split(" in ")[0]
     assert ANTHROPIC not in cfg.read_text()
     assert keyring.get_password(SERVICE, "anthropic") == ANTHROPIC
+
+
+# -- 3. the API Key field says where the key is, and Show reveals it --------------------
+FILE_KEY = "sk-file-canary-plaintext-5m4n3b2v1c"
+
+
+async def show_key(pilot: Pilot) -> None:
+    pilot.app.action_pane("settings")
+    await settle(pilot)
+    await pilot.click("#reveal")
+    await settle(pilot)
+
+
+@run
+async def test_keyring_key_is_named_revealed_and_not_written_again(
+        real_keyring: dict[str, str], tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[llm]\nmodel = "anthropic/claude-sonnet-4-20250514"\n')
+    keyring.set_password(SERVICE, "anthropic", ANTHROPIC)
+    app = make_app(cfg)
+    async with app.run_test(size=SIZE) as pilot:
+        status = await key_note(pilot)
+        assert status.startswith("stored in the keyring (llm-settings/anthropic)")
+        assert app.query_one("#insecure").has_class("hidden")  # nothing in the file
+        await show_key(pilot)
+        widget = field_input(app, "api_key", "s")
+        assert not widget.password and widget.value == ANTHROPIC
+        assert app.draft is not None and not app.draft.dirty  # revealed is not edited
+        await type_into(pilot, "temperature", "0.5")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        body = "\n".join(str(s.render()) for s in app.screen.query("Static"))
+        assert "temperature" in body and "api_key" not in body
+        await choose(pilot, "save")
+        assert field_input(app, "api_key", "s").password  # hidden again after the save
+        for text in (app.export_screenshot(), *notifications(app)):
+            assert ANTHROPIC not in text
+    assert ANTHROPIC not in cfg.read_text()
+    assert keyring.get_password(SERVICE, "anthropic") == ANTHROPIC
+
+
+@run
+async def test_plaintext_key_is_named_ticked_and_revealed(real_keyring: dict[str, str],
+                                                         tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[llm]\nmodel = "openai/gpt-4o"\napi_key = "{FILE_KEY}"\n')
+    before = cfg.read_text()
+    app = make_app(cfg)
+    async with app.run_test(size=SIZE) as pilot:
+        status = await key_note(pilot)
+        assert status.startswith("in config.toml, plaintext ([llm])")
+        tick = app.query_one("#insecure")
+        assert not tick.has_class("hidden") and tick.value  # the box says where it is
+        assert "not set" not in status
+        await show_key(pilot)
+        assert field_input(app, "api_key", "s").value == FILE_KEY
+        await pilot.click("#reveal")  # Hide
+        await settle(pilot)
+        widget = field_input(app, "api_key", "s")
+        assert widget.password and widget.value == ""
+        assert app.draft is not None and not app.draft.dirty
+        assert FILE_KEY not in app.export_screenshot()
+    assert cfg.read_text() == before
+
+
+@run
+async def test_env_key_is_named_and_revealed(real_keyring: dict[str, str],
+                                            tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[llm]\nmodel = "anthropic/claude-sonnet-4-20250514"\n')
+    keyring.set_password(SERVICE, "anthropic", ANTHROPIC)
+    app = make_app(cfg, environ={"LLM_API_KEY": LOCAL})
+    async with app.run_test(size=SIZE) as pilot:
+        assert (await key_note(pilot)).startswith("from LLM_API_KEY")
+        await show_key(pilot)
+        assert field_input(app, "api_key", "s").value == LOCAL  # what is used: the env's
+
+
+class UnreadableStore(SecretStore):
+    """A keyring that answers the health check but fails to read an entry."""
+
+    def get(self, account: str) -> str | None:
+        raise SecretStoreError("The keyring did not answer within 3 s.")
+
+
+@run
+async def test_unreadable_keyring_is_said_never_not_set(real_keyring: dict[str, str],
+                                                        tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[llm]\nmodel = "anthropic/claude-sonnet-4-20250514"\n')
+    app = make_app(cfg)
+    app.store = UnreadableStore()
+    async with app.run_test(size=SIZE) as pilot:
+        status = await key_note(pilot)
+        assert status.startswith("could not read the keyring: The keyring did not answer")
+        assert "not set" not in status
