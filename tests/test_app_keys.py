@@ -230,3 +230,84 @@ async def test_unreadable_keyring_is_said_never_not_set(real_keyring: dict[str, 
         status = await key_note(pilot)
         assert status.startswith("could not read the keyring: The keyring did not answer")
         assert "not set" not in status
+
+
+# -- the setup wizard: the same rules ---------------------------------------------------
+@pytest.mark.parametrize("local_key", [None, LOCAL], ids=["no-local-key", "local-key"])
+@run
+async def test_wizard_switch_to_local_server_never_sends_the_other_providers_key(
+        real_keyring: dict[str, str], tmp_path: Path, local_key: str | None) -> None:
+    from tui.wizard import SetupWizard
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[llm]\nmodel = "anthropic/claude-sonnet-4-20250514"\n')
+    keyring.set_password(SERVICE, "anthropic", ANTHROPIC)
+    with FaultServer(models=("served-a", "served-b")) as srv:
+        local_account = f"openai@127.0.0.1:{srv.port}"
+        if local_key:
+            keyring.set_password(SERVICE, local_account, local_key)
+        app = make_app(cfg)
+        async with app.run_test(size=SIZE) as pilot:
+            await key_note(pilot)
+            await app.run_action("setup")
+            await wait_until(pilot, lambda: isinstance(app.screen, SetupWizard)
+                             and bool(app.screen.query("#providers")), "the wizard")
+            wiz = app.screen
+            assert isinstance(wiz, SetupWizard)
+            providers = wiz.query_one("#providers", OptionList)
+            await wait_until(pilot, lambda: providers.has_focus
+                             and providers.highlighted is not None, "the provider list")
+            vllm = providers.get_option_index("vllm")
+
+            def highlight() -> bool:
+                providers.highlighted = vllm  # again if the list's start-up moved it back
+                return wiz.provider == "vllm" or providers.highlighted == vllm
+
+            await wait_until(pilot, highlight, "vLLM highlighted")
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: wiz.step == "model", "the model step")
+            assert wiz.provider == "vllm"
+            wiz.query_one("#server-url").value = srv.url
+            wiz.query_one("#model-q").value = ""  # the old model's name would filter the list
+            wiz.query_one("#fetch", Button).press()
+            try:
+                await wait_until(pilot, lambda: wiz.query_one("#models", OptionList)
+                                 .option_count == 2, "the served models")
+            except AssertionError:
+                raise AssertionError(str(wiz.query_one("#model-note", Static).render())) \
+                    from None
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: wiz.step == "key", "the key step")
+
+            def guide() -> str:
+                return str(wiz.query_one("#key-guide", Static).render())
+
+            await wait_until(pilot, lambda: "Checking the keyring" not in guide(), "a read")
+            assert "anthropic" not in guide()
+            if local_key:
+                assert f"stored in the keyring (llm-settings/{local_account})" in guide()
+            await pilot.press("ctrl+n")  # empty: keep what that server's account has
+            await wait_until(pilot, lambda: wiz.step == "test", "the test step")
+            panel = wiz.query_one("#wizard-test", LiveTestPanel)
+            await wait_until(pilot, lambda: not panel.running and str(
+                panel.query_one("#test-status", Static).render())[:1] in "✓✗", "the test",
+                timeout=30)
+            in_wizard = str(panel.query_one("#test-status", Static).render())
+            await pilot.press("ctrl+n")
+            await wait_until(pilot, lambda: wiz.step == "save", "the save step")
+            summary = str(wiz.query_one("#summary", Static).render())
+            assert "api_key" not in summary and "anthropic/" in summary
+            await pilot.press("ctrl+n")
+            await wait_until(pilot, lambda: "served-a" in cfg.read_text(), "the save")
+            await settle(pilot)
+            after_save = await run_test_and_wait(pilot)
+            for text in (app.export_screenshot(), *notifications(app)):
+                assert ANTHROPIC not in text and LOCAL not in text
+        keys = sent_keys(srv)
+        assert ANTHROPIC not in keys, "the Anthropic key reached the local server"
+        assert set(keys) == {local_key}, "only the local server's own key, or none"
+    if local_key:
+        assert in_wizard.startswith("✓") and after_save.startswith("✓")
+    else:
+        assert "no API key" in in_wizard and "no API key" in after_save
+    assert "api_key" not in cfg.read_text()
