@@ -311,3 +311,33 @@ async def test_wizard_switch_to_local_server_never_sends_the_other_providers_key
     else:
         assert "no API key" in in_wizard and "no API key" in after_save
     assert "api_key" not in cfg.read_text()
+
+
+# -- the save dialog names the entry the typed key goes to ------------------------------
+@run
+async def test_typed_key_is_saved_under_the_current_endpoint_and_the_dialog_says_so(
+        real_keyring: dict[str, str], tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[llm]\nmodel = "anthropic/claude-sonnet-4-20250514"\n')
+    keyring.set_password(SERVICE, "anthropic", ANTHROPIC)
+    entry = "openai@127.0.0.1:8123"
+    app = make_app(cfg)
+    async with app.run_test(size=SIZE) as pilot:
+        await key_note(pilot)
+        await pick_provider(pilot, "vllm")
+        await type_into(pilot, "base_url", "http://127.0.0.1:8123/v1", pane="a")
+        await type_into(pilot, "api_key", LOCAL, pane="s", paste=True)
+        assert note(app, "api_key", "s") == \
+            f"new key: saving puts it in the OS keyring (llm-settings/{entry})"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        body = "\n".join(str(s.render()) for s in app.screen.query("Static"))
+        assert f"The key goes to the OS keyring (llm-settings/{entry})." in body
+        assert "anthropic)" not in body and LOCAL not in body
+        await choose(pilot, "save")
+        assert f"stored in the keyring (llm-settings/{entry})" in await key_note(pilot)
+        for text in (app.export_screenshot(), *notifications(app)):
+            assert ANTHROPIC not in text and LOCAL not in text
+    assert keyring.get_password(SERVICE, entry) == LOCAL
+    assert keyring.get_password(SERVICE, "anthropic") == ANTHROPIC
+    assert LOCAL not in cfg.read_text()

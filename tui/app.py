@@ -205,7 +205,10 @@ class SettingsApp(App[None]):
         assert self.draft is not None
         if self.environ.get(f.env):
             return f"from {f.env} in the environment (wins over the keyring)"
+        unusable = self.health is not None and not self.health.usable
         if self.draft.texts[f.name].strip():
+            if unusable and not self.draft.insecure_storage:
+                return self.health.problem_in_app("with the box below") or "no usable keyring"
             return f"new key: saving puts it in {self.draft.key_destination(self.store, f.name)}"
         stored = self.stored if self._stored_for == self.draft.accounts() else None
         if stored is None or self.health is None:
@@ -216,7 +219,7 @@ class SettingsApp(App[None]):
         state = ""
         if stored.keyring_problem:
             state = f"could not read the keyring: {stored.keyring_problem}"
-        elif not self.health.usable:
+        elif unusable:
             state = self.health.problem_in_app("with the box below") or "no usable keyring"
         if v.is_set:
             where = f"in config.toml, plaintext ({v.source.detail}) · empty field keeps it"
