@@ -32,6 +32,7 @@ from textual.widgets import (
 from tui import catalog as C
 from tui import fields as F
 from tui import settings as S
+from tui.app_keys import KeyField
 from tui.config_file import ConfigChangedError, ConfigError, ConfigFile
 from tui.draft import Draft, read_keyring
 from tui.secrets import KeyringHealth, SecretStore, SecretStoreError
@@ -43,7 +44,7 @@ ADVANCED_LABELS = {"model": "Custom Model", "base_url": "Base URL", "api_key": "
                    "api_version": "API Version"}
 
 
-class SettingsApp(App[None]):
+class SettingsApp(KeyField, App[None]):
     """llm-settings: edit the [llm] settings of an OpenHands config.toml."""
 
     CSS_PATH = "app.tcss"
@@ -79,13 +80,7 @@ class SettingsApp(App[None]):
         self.health: KeyringHealth | None = None
         self.provider = ""
         self.catalog_ready = False
-        # The stored keys for the draft's keyring accounts, read off the UI thread; the
-        # accounts they were read for, and the ones being read now.
-        self.stored: S.Settings | None = None
-        self._stored_for: dict[str, str | None] | None = None
-        self._asked_for: dict[str, str | None] | None = None
-        self.revealed: str | None = None  # the stored key Show put in the field
-        self._revealed_for: dict[str, str | None] | None = None  # ... and its accounts
+        self.init_keys()
         self._load()
 
     # -- data ------------------------------------------------------------------------------
@@ -164,11 +159,7 @@ class SettingsApp(App[None]):
         self.refresh_title()
         if self.draft is None:
             return
-        accounts = self.draft.accounts()
-        if accounts != self._asked_for and self.health is not None:
-            self.check_keyring()  # another provider or base URL: another keyring entry
-        if self.revealed is not None and accounts != self._revealed_for:
-            self.hide_key()  # the shown key belongs to the previous account
+        self.follow_accounts()
         errors = self.draft.errors()
         for row in self.query(FieldRow):
             self.refresh_row(row, errors)
@@ -199,32 +190,6 @@ class SettingsApp(App[None]):
         source = str(v.source) if self.draft.texts[f.name] == self.draft.original[f.name] \
             else "edited"
         return f"{f.help}  ({source})"
-
-    def key_status(self, f: F.Field) -> str:
-        """Where the key a save would leave lives, for the draft's current account."""
-        assert self.draft is not None
-        if self.environ.get(f.env):
-            return f"from {f.env} in the environment (wins over the keyring)"
-        unusable = self.health is not None and not self.health.usable
-        if self.draft.texts[f.name].strip():
-            if unusable and not self.draft.insecure_storage:
-                return self.health.problem_in_app("with the box below") or "no usable keyring"
-            return f"new key: saving puts it in {self.draft.key_destination(self.store, f.name)}"
-        stored = self.stored if self._stored_for == self.draft.accounts() else None
-        if stored is None or self.health is None:
-            return "checking the keyring…"
-        v = stored.values[f.name]
-        if v.source.kind == "keyring":
-            return f"stored in the keyring ({v.source.detail}) · empty field keeps it"
-        state = ""
-        if stored.keyring_problem:
-            state = f"could not read the keyring: {stored.keyring_problem}"
-        elif unusable:
-            state = self.health.problem_in_app("with the box below") or "no usable keyring"
-        if v.is_set:
-            where = f"in config.toml, plaintext ({v.source.detail}) · empty field keeps it"
-            return f"{where} · {state}" if state else where
-        return state or "not set"
 
     def refresh_model_info(self) -> None:
         if self.draft is None:
@@ -340,111 +305,13 @@ class SettingsApp(App[None]):
 
     @on(Button.Pressed, "#reveal")
     def _reveal(self) -> None:
-        """Show: the typed key, else the stored one read from where it lives; Hide: hidden
-        again (a revealed key left as it was is not an edit, and is not saved again)."""
-        if self.draft is None:
-            return
-        if self.revealed is not None or not self.key_inputs()[0].password:
-            self.hide_key()
-            return
-        if not self.draft.texts["api_key"]:
-            key = self.keys()["api_key"].value
-            if key:
-                self.revealed, self._revealed_for = key, self.draft.accounts()
-                for row in self.query(FieldRow):
-                    if row.field.name == "api_key":
-                        row.set_text(key)
-        for widget in self.key_inputs():
-            widget.password = False
-        self.query_one("#reveal", Button).label = "Hide"
-
-    def key_inputs(self) -> list[Any]:
-        from textual.widgets import Input
-
-        return [row.query_one("#input", Input) for row in self.query(FieldRow)
-                if row.field.name == "api_key"]
-
-    def hide_key(self) -> None:
-        """Mask the key field; a stored key Show put there (unedited) leaves it."""
-        if self.revealed is not None and self.draft is not None \
-                and not self.draft.texts["api_key"]:
-            for row in self.query(FieldRow):
-                if row.field.name == "api_key":
-                    row.set_text("")
-        self.revealed = None
-        for widget in self.key_inputs():
-            widget.password = True
-        for button in self.query("#reveal").results(Button):
-            button.label = "Show"
+        self.toggle_key()
 
     @on(Tick.Changed, "#insecure")
     def _insecure(self, event: Tick.Changed) -> None:
         if self.draft is not None:
             self.draft.insecure_storage = event.value
             self.refresh_all()
-
-    def refresh_tick(self) -> None:
-        """The plaintext box: shown when there is no usable keyring or the key is in the
-        file, and ticked exactly when a save writes the key to the file."""
-        if self.draft is None:
-            return
-        for tick in self.query("#insecure").results(Tick):
-            usable = self.health is not None and self.health.usable
-            tick.set_class(usable and self.draft.plaintext("api_key") is None, "hidden")
-            if tick.value != self.draft.insecure_storage:
-                with tick.prevent(Tick.Changed):
-                    tick.value = self.draft.insecure_storage
-
-    # -- workers ---------------------------------------------------------------------------
-    def check_keyring(self) -> None:
-        """Read the keyring health and the stored keys of the draft's accounts, off the UI
-        thread (never blocks the screen)."""
-        target = self.draft.target() if self.draft is not None else None
-        self._asked_for = self.draft.accounts(target) if self.draft is not None else None
-        self._read_keys(target, self._asked_for)
-
-    @work(thread=True, exclusive=True, group="keyring", exit_on_error=False)
-    def _read_keys(self, target: S.Settings | None,
-                   accounts: dict[str, str | None] | None) -> None:
-        health = self.store.health()
-        stored = read_keyring(target, self.store) if target is not None else None
-        self.call_from_thread(self._keyring_checked, health, stored, accounts)
-
-    def _keyring_checked(self, health: KeyringHealth, stored: S.Settings | None,
-                         accounts: dict[str, str | None] | None) -> None:
-        self.health = health
-        if self.draft is not None and accounts == self.draft.accounts():
-            self.stored, self._stored_for = stored, accounts
-        self.refresh_tick()
-        self.refresh_all()
-        if self.stored is not None and (self.setup or (self.setup is None
-                                                       and self.first_run())):
-            self.setup = False  # once
-            self.action_setup()
-
-    def keys(self) -> dict[str, S.Value]:
-        """The keys a save would leave, for the draft's current accounts (read now if the
-        last read was for other accounts)."""
-        assert self.draft is not None
-        target = self.draft.target()
-        stored = self.stored if self._stored_for == self.draft.accounts(target) else \
-            read_keyring(target, self.store)
-        return self.draft.keys(stored)
-
-    def test_values(self) -> tuple[dict[str, Any], list[str]]:
-        """What the live test sends: the draft as saved, with the keys of its accounts."""
-        assert self.draft is not None
-        values, unsaved = self.draft.effective()
-        for name, v in self.keys().items():
-            values[name] = v.value
-        return values, unsaved
-
-    def first_run(self) -> bool:
-        """No model in the file and no key anywhere: the wizard opens by itself."""
-        if self.draft is None:
-            return False
-        key = self.stored.values["api_key"] if self.stored is not None else None
-        return not self.draft.settings.values["model"].is_set and not (key and key.is_set)
 
     @work(thread=True, exclusive=True, group="catalog", exit_on_error=False)
     def load_catalog(self) -> None:
