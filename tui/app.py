@@ -32,11 +32,10 @@ from textual.widgets import (
 from tui import catalog as C
 from tui import fields as F
 from tui import settings as S
-from tui.app_keys import KeyField
 from tui.config_file import ConfigChangedError, ConfigError, ConfigFile
 from tui.draft import Draft, read_keyring
 from tui.secrets import KeyringHealth, SecretStore, SecretStoreError
-from tui.widgets import ChoiceScreen, FieldRow, HelpScreen, PickerScreen, Tick
+from tui.widgets import ChoiceScreen, FieldRow, HelpScreen, KeyField, PickerScreen, Tick
 
 # Advanced pane: OpenHands' own order first, then every other field by group.
 ADVANCED_FIRST = ("model", "base_url", "api_key", "api_version")
