@@ -17,7 +17,7 @@ from typing import Any
 from tui import fields as F
 from tui import settings as S
 from tui.config_file import ConfigFile
-from tui.secrets import SecretStore, SecretStoreError
+from tui.secrets import SecretStore, SecretStoreError, account
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class Draft:
         self.cfg = cfg
         self.group = group
         self.environ = environ
+        self._accounts: tuple[tuple[Any, ...], dict[str, str | None]] | None = None
         self.reset()
 
     def reset(self) -> None:
@@ -87,15 +88,23 @@ class Draft:
 
     def accounts(self, target: S.Settings | None = None) -> dict[str, str | None]:
         """The keyring account of each secret for the draft's current values (None: the
-        provider or base URL names no account)."""
+        provider or base URL names no account), as :meth:`tui.settings.Settings.account`
+        names it."""
         target = target or self.target()
-        out: dict[str, str | None] = {}
-        for name in F.SECRET_FIELDS:
+        wanted = (target["model"], target["custom_llm_provider"], target["base_url"])
+        if self._accounts is None or self._accounts[0] != wanted:
+            out: dict[str, str | None] = {}
             try:
-                out[name] = target.account(name)
+                provider = target.provider  # the catalog lookup once, not once per secret
             except ValueError:
-                out[name] = None
-        return out
+                provider = ""
+            for name in F.SECRET_FIELDS:
+                try:
+                    out[name] = account(provider, target["base_url"], name)
+                except ValueError:
+                    out[name] = None
+            self._accounts = (wanted, out)
+        return dict(self._accounts[1])
 
     def keys(self, stored: S.Settings) -> dict[str, S.Value]:
         """Each secret as a save would leave it: the environment's, else the key typed in
