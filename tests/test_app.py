@@ -89,6 +89,8 @@ async def test_opens_on_settings_pane_without_keyring(no_keyring: None, cfg: Pat
         first_line = screen_text(app).splitlines()[0]
         assert "[llm]" in first_line  # the group is visible even when the path is long
         assert app.screen.max_scroll_y == 0  # the title bar never scrolls away
+        await wait_until(pilot, lambda: "checking" not in note(app, "api_key", "s"),
+                         "the keyring check")
         key_note = note(app, "api_key", "s")
         assert "no usable keyring" in key_note.lower()
         assert "with the box below" in key_note and "--insecure-storage" not in key_note
@@ -179,7 +181,8 @@ async def test_key_goes_to_keyring_never_to_file_or_screen(real_keyring: dict[st
     before = cfg.read_text()
     app = make_app(cfg)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await wait_until(pilot, lambda: "checking" not in note(app, "api_key", "s"),
+                         "the keyring check")
         assert "no usable keyring" not in note(app, "api_key", "s").lower()
         assert app.query_one("#insecure").has_class("hidden")  # a keyring: no opt-out shown
         await type_into(pilot, "api_key", CANARY, pane="s")
@@ -195,7 +198,8 @@ async def test_key_goes_to_keyring_never_to_file_or_screen(real_keyring: dict[st
                    for n in notifications(app))
         assert field_input(app, "api_key", "s").value == ""
         assert field_input(app, "api_key", "a").value == ""
-        assert "stored in the keyring" in note(app, "api_key", "s")
+        await wait_until(pilot, lambda: "stored in the keyring" in note(app, "api_key", "s"),
+                         "the keyring read")
         await pilot.click("#reveal")  # Show: reveals the stored key, read from the keyring
         await settle(pilot)
         assert not field_input(app, "api_key", "s").password
@@ -214,7 +218,8 @@ async def test_key_goes_to_keyring_never_to_file_or_screen(real_keyring: dict[st
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert field_input(app, "api_key", "s").value == ""
-        assert "stored in the keyring" in note(app, "api_key", "s")
+        await wait_until(pilot, lambda: "stored in the keyring" in note(app, "api_key", "s"),
+                         "the keyring read")
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert not isinstance(app.screen, ModalScreen)
