@@ -341,3 +341,24 @@ async def test_typed_key_is_saved_under_the_current_endpoint_and_the_dialog_says
     assert keyring.get_password(SERVICE, entry) == LOCAL
     assert keyring.get_password(SERVICE, "anthropic") == ANTHROPIC
     assert LOCAL not in cfg.read_text()
+
+
+@run
+async def test_revealed_key_is_hidden_when_the_endpoint_changes(real_keyring: dict[str, str],
+                                                                 tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[llm]\nmodel = "anthropic/claude-sonnet-4-20250514"\n')
+    keyring.set_password(SERVICE, "anthropic", ANTHROPIC)
+    app = make_app(cfg)
+    async with app.run_test(size=SIZE) as pilot:
+        await key_note(pilot)
+        await show_key(pilot)
+        assert field_input(app, "api_key", "s").value == ANTHROPIC
+        await type_into(pilot, "base_url", "http://127.0.0.1:8123/v1", pane="a")
+        for pane in ("s", "a"):  # not shown as the key of the new entry
+            widget = field_input(app, "api_key", pane)
+            assert widget.value == "" and widget.password
+        status = await key_note(pilot, "a")
+        assert status == "not set" and app.draft is not None
+        assert "api_key" not in {c.name for c in app.draft.changes()}
+        assert ANTHROPIC not in app.export_screenshot()
