@@ -89,6 +89,8 @@ async def test_opens_on_settings_pane_without_keyring(no_keyring: None, cfg: Pat
         first_line = screen_text(app).splitlines()[0]
         assert "[llm]" in first_line  # the group is visible even when the path is long
         assert app.screen.max_scroll_y == 0  # the title bar never scrolls away
+        await wait_until(pilot, lambda: "checking" not in note(app, "api_key", "s"),
+                         "the keyring check")
         key_note = note(app, "api_key", "s")
         assert "no usable keyring" in key_note.lower()
         assert "with the box below" in key_note and "--insecure-storage" not in key_note
@@ -179,7 +181,8 @@ async def test_key_goes_to_keyring_never_to_file_or_screen(real_keyring: dict[st
     before = cfg.read_text()
     app = make_app(cfg)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await wait_until(pilot, lambda: "checking" not in note(app, "api_key", "s"),
+                         "the keyring check")
         assert "no usable keyring" not in note(app, "api_key", "s").lower()
         assert app.query_one("#insecure").has_class("hidden")  # a keyring: no opt-out shown
         await type_into(pilot, "api_key", CANARY, pane="s")
@@ -195,12 +198,19 @@ async def test_key_goes_to_keyring_never_to_file_or_screen(real_keyring: dict[st
                    for n in notifications(app))
         assert field_input(app, "api_key", "s").value == ""
         assert field_input(app, "api_key", "a").value == ""
-        assert "stored in the keyring" in note(app, "api_key", "s")
-        await pilot.click("#reveal")  # Show: reveals only what is typed, and nothing is
+        await wait_until(pilot, lambda: "stored in the keyring" in note(app, "api_key", "s"),
+                         "the keyring read")
+        await pilot.click("#reveal")  # Show: reveals the stored key, read from the keyring
         await settle(pilot)
         assert not field_input(app, "api_key", "s").password
+        assert field_input(app, "api_key", "s").value == CANARY
+        await pilot.click("#reveal")  # Hide: hidden again, and the field is empty again
+        await settle(pilot)
+        assert field_input(app, "api_key", "s").password
+        assert field_input(app, "api_key", "s").value == ""
         for text in (app.export_screenshot(), screen_text(app)):
             assert CANARY not in text
+        assert app.draft is not None and not app.draft.dirty  # revealed, not edited
     assert keyring_get(real_keyring, "openai") == CANARY
     assert cfg.read_text() == before  # nothing else changed: the file is untouched
 
@@ -208,7 +218,8 @@ async def test_key_goes_to_keyring_never_to_file_or_screen(real_keyring: dict[st
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert field_input(app, "api_key", "s").value == ""
-        assert "stored in the keyring" in note(app, "api_key", "s")
+        await wait_until(pilot, lambda: "stored in the keyring" in note(app, "api_key", "s"),
+                         "the keyring read")
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert not isinstance(app.screen, ModalScreen)
@@ -247,8 +258,8 @@ async def test_without_keyring_the_key_needs_the_plaintext_opt_in(no_keyring: No
         await choose(pilot, "save")
         assert any("PLAINTEXT" in n for n in notifications(app))
         assert field_input(app, "api_key", "s").value == ""
-        assert "plaintext in config.toml" in note(app, "api_key", "s")
-        assert not app.query_one("#insecure").value  # the opt-in was for that save only
+        assert "in config.toml, plaintext" in note(app, "api_key", "s")
+        assert app.query_one("#insecure").value  # ticked: the key is in the file
     assert read_toml(cfg)["llm"]["api_key"] == key
     assert cfg.stat().st_mode & 0o777 == 0o600
 

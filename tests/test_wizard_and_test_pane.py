@@ -56,7 +56,7 @@ def status(app: SettingsApp, panel_id: str = "#test-panel") -> str:
 
 
 # -- wizard ------------------------------------------------------------------------------
-def test_wizard_local_server_end_to_end_keeps_the_rest_of_the_file(
+def test_wizard_local_server_without_key_writes_no_key_and_keeps_the_rest_of_the_file(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", FAIL)
     cfg = tmp_path / "config.toml"
@@ -81,26 +81,33 @@ def test_wizard_local_server_end_to_end_keeps_the_rest_of_the_file(
             await until(pilot, lambda: wiz.query_one("#models", OptionList).option_count == 2)
             await pilot.press("down", "enter")  # qwen-coder (sorted second)
             await until(pilot, lambda: wiz.step == "key")
-            await pilot.press("ctrl+n")  # empty: the server's placeholder key
+            await pilot.press("ctrl+n")  # empty: no key at all
             await until(pilot, lambda: wiz.step == "test")
+            tick = wiz.query_one("#wizard-insecure")
+            assert not tick.value  # never ticked behind the user's back
+            # LiteLLM sends no request without some key: the test says so, as OpenHands would
             try:
-                await until(pilot, lambda: "OK in" in status(app, "#wizard-test"))
+                await until(pilot, lambda: status(app, "#wizard-test").startswith("✗"),
+                            timeout=30)
             except AssertionError:
                 raise AssertionError(status(app, "#wizard-test")) from None
-            assert "Hi!" in wiz.query_one("#wizard-test", LiveTestPanel).answer
+            assert "no API key" in status(app, "#wizard-test")
             await pilot.press("ctrl+n")
             await until(pilot, lambda: wiz.step == "save")
             summary = str(wiz.query_one("#summary", Static).render())
-            assert "openai/qwen-coder" in summary and "PLAINTEXT" in summary
+            assert "openai/qwen-coder" in summary
+            assert "PLAINTEXT" not in summary and "api_key" not in summary
             await pilot.press("ctrl+n")
             await until(pilot, lambda: "qwen-coder" in cfg.read_text())
+            assert not app.query_one("#insecure").value
 
         drive(app, steps)
-        assert srv.count == 1
+        assert srv.count == 0
+        assert {r.key for r in srv.requests} == {None}  # Fetch models: no key sent
     text = cfg.read_text()
     assert text.startswith("# mine\n[core]\nmax_iterations = 3  # keep\n")
     assert 'model = "openai/qwen-coder"' in text and f'base_url = "{srv.url}"' in text
-    assert 'api_key = "local"' in text
+    assert "api_key" not in text
 
 
 def test_wizard_catalog_provider_key_to_keyring(tmp_path: Path,

@@ -33,9 +33,9 @@ from tui import catalog as C
 from tui import fields as F
 from tui import settings as S
 from tui.config_file import ConfigChangedError, ConfigError, ConfigFile
-from tui.draft import Draft
+from tui.draft import Draft, read_keyring
 from tui.secrets import KeyringHealth, SecretStore, SecretStoreError
-from tui.widgets import ChoiceScreen, FieldRow, HelpScreen, PickerScreen, Tick
+from tui.widgets import ChoiceScreen, FieldRow, HelpScreen, KeyField, PickerScreen, Tick
 
 # Advanced pane: OpenHands' own order first, then every other field by group.
 ADVANCED_FIRST = ("model", "base_url", "api_key", "api_version")
@@ -43,7 +43,7 @@ ADVANCED_LABELS = {"model": "Custom Model", "base_url": "Base URL", "api_key": "
                    "api_version": "API Version"}
 
 
-class SettingsApp(App[None]):
+class SettingsApp(KeyField, App[None]):
     """llm-settings: edit the [llm] settings of an OpenHands config.toml."""
 
     CSS_PATH = "app.tcss"
@@ -79,6 +79,7 @@ class SettingsApp(App[None]):
         self.health: KeyringHealth | None = None
         self.provider = ""
         self.catalog_ready = False
+        self.init_keys()
         self._load()
 
     # -- data ------------------------------------------------------------------------------
@@ -157,6 +158,7 @@ class SettingsApp(App[None]):
         self.refresh_title()
         if self.draft is None:
             return
+        self.follow_accounts()
         errors = self.draft.errors()
         for row in self.query(FieldRow):
             self.refresh_row(row, errors)
@@ -187,30 +189,6 @@ class SettingsApp(App[None]):
         source = str(v.source) if self.draft.texts[f.name] == self.draft.original[f.name] \
             else "edited"
         return f"{f.help}  ({source})"
-
-    def key_status(self, f: F.Field) -> str:
-        """Where the stored key lives; what to do when there is no keyring."""
-        assert self.draft is not None
-        v = self.draft.settings.values[f.name]
-        env_value = self.environ.get(f.env)
-        if env_value:
-            return f"from {f.env} in the environment (wins over the keyring)"
-        if v.source.kind == "keyring":
-            state = f"stored in the keyring ({v.source.detail}) · empty field keeps it"
-        elif v.is_set:  # said first: with no keyring too, the user must see the key is kept
-            state = f"plaintext in config.toml ({v.source.detail}) · empty field keeps it"
-            if self.health is not None and not self.health.usable:
-                state += " · no usable keyring"
-        elif self.health is None:
-            state = "checking the keyring…"
-        elif not self.health.usable:
-            state = self.health.problem_in_app("with the box below") or "no usable keyring"
-        else:
-            state = "not set"
-        if v.is_set and v.source.kind in ("file", "inherited") and self.health \
-                and self.health.usable:
-            state += " · saving a new key moves it to the keyring"
-        return state
 
     def refresh_model_info(self) -> None:
         if self.draft is None:
@@ -247,7 +225,10 @@ class SettingsApp(App[None]):
         if self.draft is None:
             return
         name = event.row.field.name
-        self.draft.set_text(name, event.text)
+        text = event.text
+        if name == "api_key" and self.revealed is not None and text == self.revealed:
+            text = ""  # the revealed stored key, unedited: not an edit
+        self.draft.set_text(name, text)
         for row in self.query(FieldRow):  # the same field on the other pane
             if row.field.name == name and row is not event.row:
                 row.set_text(event.text)
@@ -322,50 +303,14 @@ class SettingsApp(App[None]):
         self.action_pick_model()
 
     @on(Button.Pressed, "#reveal")
-    def _reveal(self, event: Button.Pressed) -> None:
-        from textual.widgets import Input
-
-        for row in self.query(FieldRow):
-            if row.field.name == "api_key":
-                widget = row.query_one("#input", Input)
-                widget.password = not widget.password
-                event.button.label = "Show" if widget.password else "Hide"
+    def _reveal(self) -> None:
+        self.toggle_key()
 
     @on(Tick.Changed, "#insecure")
     def _insecure(self, event: Tick.Changed) -> None:
         if self.draft is not None:
             self.draft.insecure_storage = event.value
-
-    # -- workers ---------------------------------------------------------------------------
-    @work(thread=True, exclusive=True, group="keyring", exit_on_error=False)
-    def check_keyring(self) -> None:
-        """Keyring health and the stored key, off the UI thread (never blocks the screen)."""
-        health = self.store.health()
-        settings = None
-        if self.draft is not None:
-            settings = S.load(self.draft.cfg, self.group, environ=self.environ,
-                              store=self.store)
-        self.call_from_thread(self._keyring_checked, health, settings)
-
-    def _keyring_checked(self, health: KeyringHealth, settings: S.Settings | None) -> None:
-        self.health = health
-        if self.draft is not None and settings is not None:
-            for name in F.SECRET_FIELDS:
-                self.draft.settings.values[name] = settings.values[name]
-        checkbox = self.query("#insecure")
-        if checkbox:
-            checkbox.first().set_class(health.usable, "hidden")
-        self.refresh_all()
-        if self.setup or (self.setup is None and self.first_run()):
-            self.setup = False  # once
-            self.action_setup()
-
-    def first_run(self) -> bool:
-        """No model in the file and no key anywhere: the wizard opens by itself."""
-        if self.draft is None:
-            return False
-        v = self.draft.settings.values
-        return not v["model"].is_set and not v["api_key"].is_set
+            self.refresh_all()
 
     @work(thread=True, exclusive=True, group="catalog", exit_on_error=False)
     def load_catalog(self) -> None:
@@ -390,7 +335,7 @@ class SettingsApp(App[None]):
         if found:
             return found.first()
         assert self.draft is not None
-        panel = LiveTestPanel(self.draft.effective, id="test-panel")
+        panel = LiveTestPanel(self.test_values, id="test-panel")
         await self.query_one("#test", TabPane).mount(panel)
         await self.query_one("#test-placeholder").remove()
         return panel
@@ -426,7 +371,7 @@ class SettingsApp(App[None]):
             if self.draft.dirty:
                 self.do_save()
 
-        self.push_screen(SetupWizard(self.draft, self.environ, self.health), done)
+        self.push_screen(SetupWizard(self.draft, self.environ, self.health, self.store), done)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
@@ -449,7 +394,7 @@ class SettingsApp(App[None]):
             "openai/", "litellm_proxy/")
         if values.get("base_url") and compatible:
             self.notify(f"Asking {values['base_url']} for its models…")
-            self.fetch_models(values["base_url"], values.get("api_key"),
+            self.fetch_models(self.draft.with_texts({}), values["base_url"],
                               preset.prefix if preset else "openai/")
             return
         self.open_picker("model", "LLM Model — type to search the catalog", C.chat_models(),
@@ -475,7 +420,9 @@ class SettingsApp(App[None]):
         self.push_screen(PickerScreen(title, lambda: models, search), picked)
 
     @work(thread=True, exclusive=True, group="fetch", exit_on_error=False)
-    def fetch_models(self, base_url: str, key: str | None, prefix: str) -> None:
+    def fetch_models(self, draft: Draft, base_url: str, prefix: str) -> None:
+        """The server's models, asked with the key of the draft's own account only."""
+        key = draft.keys(read_keyring(draft.target(), self.store))["api_key"].value
         try:
             names = C.fetch_models(base_url, key)
         except C.FetchError as e:
@@ -504,8 +451,7 @@ class SettingsApp(App[None]):
             return
         body = "\n".join(self.draft.summary())
         if any(F.BY_NAME[c.name].secret for c in changes):
-            body += ("\n\nThe key goes to config.toml in PLAINTEXT (mode 0600)."
-                     if self.draft.insecure_storage else "\n\nThe key goes to the OS keyring.")
+            body += f"\n\nThe key goes to {self.draft.key_destination(self.store)}."
         self.push_screen(
             ChoiceScreen(f"Save to {self.path.name}?", body,
                          [("save", "Save", "primary"), ("cancel", "Keep editing", "default")]),
@@ -547,8 +493,11 @@ class SettingsApp(App[None]):
 
     def rebuild(self) -> None:
         """Re-read the draft into every row (after save, reload or a group switch)."""
-        self.refresh_rows()
+        self.revealed = None
+        self.stored = self._stored_for = None  # the file or the keyring changed: read again
         self.check_keyring()
+        self.refresh_rows()
+        self.hide_key()
 
     def refresh_rows(self) -> None:
         if self.draft is None:
@@ -556,8 +505,7 @@ class SettingsApp(App[None]):
         for row in self.query(FieldRow):
             row.set_text(self.draft.texts[row.field.name])
             row.set_placeholder(self.draft.fallback_text(row.field.name))
-        for tick in self.query("#insecure"):  # the opt-in is per save: show it cleared too
-            tick.value = self.draft.insecure_storage  # type: ignore[attr-defined]
+        self.refresh_tick()
         self.sync_provider()
         self.refresh_all()
 

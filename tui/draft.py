@@ -9,6 +9,7 @@ shows what applies instead (inherited from [llm], or the default) as a placehold
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from tui import fields as F
 from tui import settings as S
 from tui.config_file import ConfigFile
-from tui.secrets import SecretStore, SecretStoreError
+from tui.secrets import SecretStore, SecretStoreError, account
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Draft:
         self.cfg = cfg
         self.group = group
         self.environ = environ
+        self._accounts: tuple[tuple[Any, ...], dict[str, str | None]] | None = None
         self.reset()
 
     def reset(self) -> None:
@@ -57,7 +59,65 @@ class Draft:
             value = own.get(f.name)
             self.original[f.name] = "" if value is None else f.to_text(F.plain(value))
         self.texts = dict(self.original)
-        self.insecure_storage = False
+        # The plaintext box reflects where the key is: ticked when config.toml holds it.
+        self.insecure_storage = self.plaintext("api_key") is not None
+
+    def plaintext(self, name: str) -> S.Value | None:
+        """The plaintext value of a secret in config.toml (own table or inherited), if any."""
+        v: S.Value | None = self.settings.values[name]
+        while v is not None and v.source.kind not in ("file", "inherited"):
+            v = v.below
+        return v if v is not None and v.value else None
+
+    def with_texts(self, texts: Mapping[str, str]) -> Draft:
+        """A copy of this draft with some texts changed (e.g. the setup wizard's answers)."""
+        other = copy.copy(self)
+        other.texts = {**self.texts, **texts}
+        return other
+
+    # -- keys: resolved for the draft's current provider and base URL ------------------------
+    def target(self) -> S.Settings:
+        """The settings a save would give (env applied), with the keys as the environment and
+        the file hold them: the keyring is not read here (see :func:`read_keyring`) and a key
+        typed in this edit is not included (see :meth:`keys`)."""
+        values = self.effective()[0]
+        out = {f.name: self.settings.values[f.name] if f.secret
+               else S.Value(f, values[f.name], self.settings.values[f.name].source)
+               for f in F.FIELDS}
+        return S.Settings(self.cfg.path, self.group, out)
+
+    def accounts(self, target: S.Settings | None = None) -> dict[str, str | None]:
+        """The keyring account of each secret for the draft's current values (None: the
+        provider or base URL names no account), as :meth:`tui.settings.Settings.account`
+        names it."""
+        target = target or self.target()
+        wanted = (target["model"], target["custom_llm_provider"], target["base_url"])
+        if self._accounts is None or self._accounts[0] != wanted:
+            out: dict[str, str | None] = {}
+            try:
+                provider = target.provider  # the catalog lookup once, not once per secret
+            except ValueError:
+                provider = ""
+            for name in F.SECRET_FIELDS:
+                try:
+                    out[name] = account(provider, target["base_url"], name)
+                except ValueError:
+                    out[name] = None
+            self._accounts = (wanted, out)
+        return dict(self._accounts[1])
+
+    def keys(self, stored: S.Settings) -> dict[str, S.Value]:
+        """Each secret as a save would leave it: the environment's, else the key typed in
+        this edit (it belongs to the draft's account), else the stored one (``stored``, from
+        :func:`read_keyring` for this draft's accounts)."""
+        out = {}
+        for name in F.SECRET_FIELDS:
+            v = stored.values[name]
+            text = self.texts[name].strip()
+            if text and v.source.kind != "env":
+                v = S.Value(F.BY_NAME[name], text, S.Source("edited"), below=v)
+            out[name] = v
+        return out
 
     # -- editing ---------------------------------------------------------------------------
     def set_text(self, name: str, text: str) -> str | None:
@@ -168,6 +228,15 @@ class Draft:
                 lines.append(f"{name}: also written = {F.BY_NAME[name].to_text(value)}")
         return lines
 
+    def key_destination(self, store: SecretStore | None, name: str = "api_key") -> str:
+        """Where a save puts a typed secret: the keyring entry of the draft's account, or
+        config.toml in plaintext."""
+        if self.insecure_storage:
+            return "config.toml in PLAINTEXT (mode 0600)"
+        acct = self.accounts().get(name)
+        service = store.service if store is not None else "llm-settings"
+        return f"the OS keyring ({service}/{acct})" if acct else "the OS keyring"
+
     def save(self, store: SecretStore | None) -> list[str]:
         """Write the file, then the keys; return what was done, one sentence each."""
         edits = self.plan()
@@ -175,6 +244,11 @@ class Draft:
         if secrets and not self.insecure_storage and (store is None or not store.health().usable):
             raise SecretStoreError((store.health().problem if store else None)
                                    or "no usable keyring to store the key in")
+        accounts = self.accounts()  # where the saved settings will read the key
+        for c in secrets:
+            if not self.insecure_storage and accounts[c.name] is None:
+                raise SecretStoreError(f"{c.name} not stored: set a model and a valid base "
+                                       "URL first (they name the keyring entry).")
         done: list[str] = []
         if self.insecure_storage:
             for c in secrets:
@@ -183,12 +257,20 @@ class Draft:
         if edits and self.cfg.save(edits, private=self.insecure_storage and bool(secrets)):
             done.insert(0, f"saved to {self.cfg.path}")
         if not self.insecure_storage and store is not None:
-            target = S.Settings(self.cfg.path, self.group,
-                                {n: S.Value(F.BY_NAME[n], v, S.DEFAULT)
-                                 for n, v in self.values().items()})
             for c in secrets:
-                acct = target.account(c.name)
-                store.set(acct, c.new)
+                acct = accounts[c.name]
+                store.set(acct, c.new)  # type: ignore[arg-type]
                 done.append(f"{c.name} stored in the keyring ({store.service}/{acct})")
         self.reset()
         return done
+
+
+def read_keyring(target: S.Settings, store: SecretStore) -> S.Settings:
+    """``target`` (from :meth:`Draft.target`) with its keys resolved exactly as the saved
+    settings resolve them (:func:`tui.settings.load`): the environment, else the keyring entry
+    of the target's own account, else plaintext in the file. Slow: keyring calls."""
+    try:
+        S._resolve_secrets(target, store)
+    except ValueError:  # no account for these values: no keyring entry to read
+        target.keyring = store.health()
+    return target

@@ -27,8 +27,8 @@ from textual.widgets.option_list import Option
 from tui import catalog as C
 from tui import fields as F
 from tui import settings as S
-from tui.draft import Draft
-from tui.secrets import KeyringHealth
+from tui.draft import Draft, read_keyring
+from tui.secrets import KeyringHealth, SecretStore
 from tui.test_pane import LiveTestPanel
 from tui.widgets import Tick
 
@@ -49,11 +49,15 @@ class SetupWizard(Screen[dict[str, Any] | None]):
     ]
 
     def __init__(self, draft: Draft, environ: Mapping[str, str],
-                 health: KeyringHealth | None) -> None:
+                 health: KeyringHealth | None, store: SecretStore) -> None:
         super().__init__()
         self.draft = draft
         self.environ = environ
         self.health = health
+        self.store = store
+        # the stored keys of the answers' keyring accounts, and those accounts
+        self._stored: S.Settings | None = None
+        self._stored_for: dict[str, str | None] | None = None
         values = draft.values()
         self.provider = C.provider_choice(values.get("model"), values.get("base_url"),
                                           values.get("custom_llm_provider"))
@@ -90,7 +94,7 @@ class SetupWizard(Screen[dict[str, Any] | None]):
                 yield Input(password=True, placeholder="paste the key; empty keeps the current",
                             id="key")
                 yield Tick("Store the key in config.toml (plaintext, mode 0600)",
-                               id="wizard-insecure")
+                           self.draft.insecure_storage, id="wizard-insecure")
             with VerticalScroll(id="step-extra"):
                 yield Static("", id="extra-guide", markup=False)
                 for name in ("base_url", "api_version", *ENV_FIELDS.values()):
@@ -278,13 +282,13 @@ class SetupWizard(Screen[dict[str, Any] | None]):
     @on(Button.Pressed, "#fetch")
     def _fetch_pressed(self) -> None:
         url = self.query_one("#server-url", Input).value.strip()
-        key = self.key or self.environ.get("LLM_API_KEY") or (
-            self.preset.key_default if self.preset else None)
         self.query_one("#model-note", Static).update(f"asking {url} for its models…")
-        self.fetch_models(url, key)
+        self.fetch_models(url, self.preview({"base_url": url}))
 
     @work(thread=True, exclusive=True, group="fetch", exit_on_error=False)
-    def fetch_models(self, url: str, key: str | None) -> None:
+    def fetch_models(self, url: str, preview: Draft) -> None:
+        """The server's models, asked with the key of that server's own account only."""
+        key = preview.keys(read_keyring(preview.target(), self.store))["api_key"].value
         try:
             names = C.fetch_models(url, key)
         except C.FetchError as e:
@@ -304,39 +308,72 @@ class SetupWizard(Screen[dict[str, Any] | None]):
 
     # -- step 3: key -----------------------------------------------------------------------
     def _enter_key(self) -> None:
+        usable = self.health is not None and self.health.usable
+        tick = self.query_one("#wizard-insecure", Tick)
+        tick.display = not usable or self.draft.plaintext("api_key") is not None
+        self._show_key_guide()
+        self.query_one("#key", Input).focus()
+        preview = self.preview()
+        self._read_keys(preview.target(), preview.accounts())
+
+    @work(thread=True, exclusive=True, group="keyring", exit_on_error=False)
+    def _read_keys(self, target: S.Settings, accounts: dict[str, str | None]) -> None:
+        stored = read_keyring(target, self.store)
+        self.app.call_from_thread(self._keys_read, stored, accounts)
+
+    def _keys_read(self, stored: S.Settings, accounts: dict[str, str | None]) -> None:
+        self._stored, self._stored_for = stored, accounts
+        if self.step == "key":
+            self._show_key_guide()
+
+    def _show_key_guide(self) -> None:
+        """The provider's key help and where the key of the answers' account is now."""
         preset = self.preset
-        stored = self.draft.settings.values["api_key"]
         lines = [preset.key_help] if preset and preset.key_help else []
+        if preset is not None and preset.local:
+            lines.append("Left empty, no key is written anywhere; but LiteLLM (and so "
+                         "OpenHands) sends no request without some key, so the test then says "
+                         "no API key.")
         env_key = self.environ.get("LLM_API_KEY")
+        preview = self.preview()
+        stored = self._stored if self._stored_for == preview.accounts() else None
+        v = stored.values["api_key"] if stored is not None else None
         if env_key:
             lines.append(f"LLM_API_KEY is set in your environment ({S.mask(env_key)}): it wins "
                          "over the keyring while it is set. Leave this empty to rely on it.")
-        elif stored.source.kind == "keyring":
-            lines.append(f"A key is stored in the keyring ({stored.source.detail}); leave this "
+        elif v is None:
+            lines.append("Checking the keyring…")
+        elif v.source.kind == "keyring":
+            lines.append(f"A key is stored in the keyring ({v.source.detail}); leave this "
                          "empty to keep it.")
+        elif v.is_set:
+            lines.append(f"A key is in config.toml, plaintext ({v.source.detail}); leave this "
+                         "empty to keep it.")
+        elif stored is not None and stored.keyring_problem:
+            lines.append(f"Could not read the keyring: {stored.keyring_problem}")
         usable = self.health is not None and self.health.usable
         if not usable:
             lines.append((self.health.problem_in_app("with the box below") if self.health
                           else None) or "Checking the keyring…")
         self.query_one("#key-guide", Static).update("\n".join(lines))
-        self.query_one("#wizard-insecure", Tick).display = not usable
-        self.query_one("#key", Input).focus()
 
     def _leave_key(self) -> str | None:
         self.key = self.query_one("#key", Input).value.strip()
-        preset = self.preset
-        have = self.key or self.environ.get("LLM_API_KEY") or \
-            self.draft.settings.values["api_key"].is_set
         usable = self.health is not None and self.health.usable
-        if not have and preset is not None and preset.key_default:
-            self.key = preset.key_default  # a placeholder the server ignores, not a secret
-            if not usable:
-                self.query_one("#wizard-insecure", Tick).value = True
-            return None
         if self.key and not usable and not self.query_one("#wizard-insecure", Tick).value:
             return ("No usable keyring: tick 'Store the key in config.toml', or leave the key "
                     "empty and set LLM_API_KEY in the environment.")
         return None
+
+    def preview(self, more: Mapping[str, str] | None = None) -> Draft:
+        """The draft as the answers so far would leave it (the typed key included)."""
+        texts = {**self.texts(), **(more or {})}
+        if self.key:
+            texts["api_key"] = self.key
+        preview = self.draft.with_texts(texts)
+        if self.is_mounted:
+            preview.insecure_storage = self.query_one("#wizard-insecure", Tick).value
+        return preview
 
     # -- step 4: extra fields --------------------------------------------------------------
     def _extra_names(self) -> list[str]:
@@ -380,13 +417,15 @@ class SetupWizard(Screen[dict[str, Any] | None]):
 
     # -- step 5: test ----------------------------------------------------------------------
     def _test_values(self) -> tuple[dict[str, Any], list[str]]:
-        values, unsaved = self.draft.effective()
-        for name, text in self.texts().items():
-            values[name] = F.BY_NAME[name].parse(text) if text else None
-        if self.key:
-            values["api_key"] = self.key
-        return values, sorted(set(unsaved) | set(self.texts()) | ({"api_key"} if self.key
-                                                                   else set()))
+        """The answers as saved, with the key of their own keyring account."""
+        preview = self.preview()
+        values, unsaved = preview.effective()
+        target = preview.target()
+        stored = self._stored if self._stored_for == preview.accounts(target) else \
+            read_keyring(target, self.store)
+        for name, v in preview.keys(stored).items():
+            values[name] = v.value
+        return values, unsaved
 
     def _enter_test(self) -> None:
         self.query_one("#wizard-test", LiveTestPanel).start()
@@ -405,9 +444,7 @@ class SetupWizard(Screen[dict[str, Any] | None]):
         lines = [f"{n}: {self.draft.texts.get(n) or '(not set)'} -> {t or '(not set)'}"
                  for n, t in self.texts().items()]
         if self.key:
-            where = ("config.toml (PLAINTEXT)" if self.query_one("#wizard-insecure",
-                                                                Tick).value
-                     else "the OS keyring")
+            where = self.preview().key_destination(self.store)
             lines.append(f"api_key: new key ({S.mask(self.key)}) -> {where}")
         body = "\n".join(lines) or "Nothing changes."
         self.query_one("#summary", Static).update(
