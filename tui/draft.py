@@ -133,7 +133,7 @@ class Draft:
         try:
             f.parse(text)
         except F.FieldError as e:
-            return str(e).removeprefix(f"{name}: ")
+            return e.reason
         return None
 
     def errors(self) -> dict[str, str]:
