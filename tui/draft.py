@@ -208,7 +208,7 @@ class Draft:
         bad = self.errors()
         if bad:
             name, reason = next(iter(bad.items()))
-            raise F.FieldError(f"{name}: {reason}")
+            raise F.BY_NAME[name].error(reason)
         changes: dict[str, Any] = {}
         for c in self.changes():
             f = F.BY_NAME[c.name]

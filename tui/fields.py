@@ -264,12 +264,12 @@ def _parse_structured(field: Field, raw: str) -> Any:
     try:
         value = json.loads(raw)
     except RecursionError:
-        raise FieldError(f"{field.name}: nested too deeply") from None
+        raise field.error("nested too deeply") from None
     except ValueError:
         try:
             value = tomllib.loads("v = " + raw)["v"]
         except RecursionError:
-            raise FieldError(f"{field.name}: nested too deeply") from None
+            raise field.error("nested too deeply") from None
         except tomllib.TOMLDecodeError:
             raise field.error(f"not valid JSON or TOML: {field.shown(raw)}") from None
     if not isinstance(value, field.type):
