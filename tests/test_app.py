@@ -172,6 +172,34 @@ async def test_pick_provider_then_model_by_keyboard(no_keyring: None, cfg: Path)
         assert C.context_text(model) in info and "$" in info and "per 1M tokens" in info
 
 
+@run
+async def test_switching_to_a_local_server_drops_a_hosted_model_name(no_keyring: None,
+                                                                     tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[llm]\nmodel = "anthropic/claude-3-7-sonnet-20250219"\n')
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.query_one("#provider", Button).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press(*"vllm")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.provider == "vllm"
+        # vLLM serves its own models: the Anthropic name means nothing to it
+        assert field_input(app, "model", "s").value == "openai/"
+        assert field_input(app, "base_url").value == "http://localhost:8000/v1"
+        assert any("pick or type the vLLM model" in n for n in notifications(app))
+        field_input(app, "model", "s").value = "openai/Qwen/Qwen2.5-Coder"  # as typed
+        await settle(pilot)
+        app.choose_provider("sglang")  # another local server: the name is kept
+        await settle(pilot)
+        assert field_input(app, "model", "s").value == "openai/Qwen/Qwen2.5-Coder"
+        assert app.provider == "sglang"
+
+
 # -- 3. the API key -----------------------------------------------------------------------
 @run
 async def test_key_goes_to_keyring_never_to_file_or_screen(real_keyring: dict[str, str],

@@ -539,13 +539,27 @@ def test_no_litellm_or_textual_imported() -> None:
     ("anthropic/claude-3-7-sonnet-20250219", "openai", "openai/"),
     ("mistral-large-latest", "mistral", "mistral/mistral-large-latest"),  # no guide
     ("gpt-4o", "mistral", "mistral/"),
-    ("gpt-4o", "litellm_proxy", "litellm_proxy/gpt-4o"),  # a proxy serves any name
-    ("gpt-4o", "vllm", "openai/gpt-4o"),  # so does a local server
+    # a server serves any name, but a hosted model's name means nothing to it
+    ("gpt-4o", "litellm_proxy", "litellm_proxy/"),
+    ("gpt-4o", "vllm", "openai/"),
+    ("anthropic/claude-3-7-sonnet-20250219", "vllm", "openai/"),
     ("", "anthropic", "anthropic/"),
 ])
 def test_switching_provider_keeps_only_a_model_it_has(model: str, provider: str,
                                                       expected: str) -> None:
     assert C.switch_provider(model, provider) == expected
+
+
+@pytest.mark.parametrize(("model", "old", "provider", "expected"), [
+    ("openai/Qwen/Qwen2.5-Coder", "vllm", "sglang", "openai/Qwen/Qwen2.5-Coder"),
+    ("openai/llama3", "ollama", "lm_studio", "openai/llama3"),  # local server to local server
+    ("openai/llama3", "ollama", "litellm_proxy", "litellm_proxy/"),  # another kind of server
+    ("litellm_proxy/claude", "litellm_proxy", "vllm", "openai/"),
+    ("openai/gpt-4o", "openai", "vllm", "openai/"),  # a hosted name, same prefix
+])
+def test_switching_to_a_server_keeps_a_name_from_the_same_kind_of_server(
+        model: str, old: str, provider: str, expected: str) -> None:
+    assert C.switch_provider(model, provider, old) == expected
 
 
 def test_provider_search_puts_names_that_start_with_the_query_first() -> None:

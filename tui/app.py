@@ -301,10 +301,11 @@ class SettingsApp(App[None]):
         """Picking a provider applies its guide: model prefix, base URL, API version."""
         assert self.draft is not None
         values = self.draft.values()
-        if C.provider_choice(values.get("model"), values.get("base_url"),
-                             values.get("custom_llm_provider")) == provider:
+        old = C.provider_choice(values.get("model"), values.get("base_url"),
+                                values.get("custom_llm_provider"))
+        if old == provider:
             return
-        model = C.switch_provider(values.get("model"), provider)
+        model = C.switch_provider(values.get("model"), provider, old)
         self.set_field("model", model)
         preset = C.preset_for(provider)
         if preset is not None:

@@ -954,10 +954,18 @@ def provider_choice(model: str | None, base_url: str | None = None,
     return provider
 
 
-def switch_provider(model: str | None, provider_id: str) -> str:
+def _server_kind(provider_id: str | None) -> str | None:
+    """The kind of server a provider is (its model prefix), None for a hosted provider."""
+    preset = preset_for(provider_id)
+    return preset.prefix if preset is not None and preset.models_from == "server" else None
+
+
+def switch_provider(model: str | None, provider_id: str, old_provider: str | None = None) -> str:
     """The model string after picking another provider: the same model name with the new
-    prefix when that provider has it in the catalog (or serves any name: local servers, the
-    proxy), else the prefix alone, for the user to pick a model of that provider."""
+    prefix when that provider has it in the catalog, else the prefix alone, for the user to
+    pick a model of that provider. A server that serves any name (a local server, the proxy)
+    keeps the name only when it came from the same kind of server (``old_provider``, as
+    :func:`provider_choice` gives it; by default the model's own provider)."""
     preset = preset_for(provider_id)
     name = (model or "").strip()
     old = provider_of(name) if name else ""
@@ -965,8 +973,13 @@ def switch_provider(model: str | None, provider_id: str) -> str:
         name = name[len(old) + 1:]
     prefix = preset.prefix if preset is not None else f"{_prefix_for(provider_id)}/"
     new = preset.model_id(name) if preset is not None else prefix + name
-    if name and (preset is None or preset.models_from == "catalog") and find(new) is None \
-            and chat_models((preset.catalog_provider if preset else None) or provider_id):
+    if not name:
+        return new
+    kind = _server_kind(provider_id)
+    if kind is not None:
+        return new if _server_kind(old_provider or old) == kind else prefix
+    if find(new) is None and chat_models(
+            (preset.catalog_provider if preset else None) or provider_id):
         return prefix
     return new
 

@@ -181,8 +181,9 @@ class SetupWizard(Screen[dict[str, Any] | None]):
             return "pick a provider"
         chosen = ol.get_option_at_index(ol.highlighted).id or self.provider
         if chosen != self.provider:
+            self.answers["model"] = C.switch_provider(self.answers["model"], chosen,
+                                                      self.provider)
             self.provider = chosen
-            self.answers["model"] = C.switch_provider(self.answers["model"], chosen)
             preset = self.preset
             if preset is not None:
                 for f in preset.fields:
