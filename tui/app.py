@@ -305,7 +305,7 @@ class SettingsApp(App[None]):
                                 values.get("custom_llm_provider"))
         if old == provider:
             return
-        model = C.switch_provider(values.get("model"), provider, old)
+        model = C.switch_provider(values.get("model"), provider, old, values.get("base_url"))
         self.set_field("model", model)
         preset = C.preset_for(provider)
         if preset is not None:

@@ -954,18 +954,23 @@ def provider_choice(model: str | None, base_url: str | None = None,
     return provider
 
 
-def _server_kind(provider_id: str | None) -> str | None:
-    """The kind of server a provider is (its model prefix), None for a hosted provider."""
+def server_kind(provider_id: str | None, base_url: str | None = None) -> str | None:
+    """The kind of server a provider is (its model prefix: ``openai/`` for local servers and
+    ``openai`` with a base URL, ``litellm_proxy/``), None for a hosted provider."""
     preset = preset_for(provider_id)
-    return preset.prefix if preset is not None and preset.models_from == "server" else None
+    if preset is not None and preset.models_from == "server":
+        return preset.prefix
+    return "openai/" if provider_id == "openai" and base_url else None
 
 
-def switch_provider(model: str | None, provider_id: str, old_provider: str | None = None) -> str:
+def switch_provider(model: str | None, provider_id: str, old_provider: str | None = None,
+                    base_url: str | None = None) -> str:
     """The model string after picking another provider: the same model name with the new
     prefix when that provider has it in the catalog, else the prefix alone, for the user to
     pick a model of that provider. A server that serves any name (a local server, the proxy)
     keeps the name only when it came from the same kind of server (``old_provider``, as
-    :func:`provider_choice` gives it; by default the model's own provider)."""
+    :func:`provider_choice` gives it, by default the model's own provider; ``base_url``, the
+    current one: ``openai`` with a base URL is an OpenAI-compatible server)."""
     preset = preset_for(provider_id)
     name = (model or "").strip()
     old = provider_of(name) if name else ""
@@ -975,9 +980,9 @@ def switch_provider(model: str | None, provider_id: str, old_provider: str | Non
     new = preset.model_id(name) if preset is not None else prefix + name
     if not name:
         return new
-    kind = _server_kind(provider_id)
+    kind = server_kind(provider_id)
     if kind is not None:
-        return new if _server_kind(old_provider or old) == kind else prefix
+        return new if server_kind(old_provider or old, base_url) == kind else prefix
     if find(new) is None and chat_models(
             (preset.catalog_provider if preset else None) or provider_id):
         return prefix

@@ -61,6 +61,7 @@ class SetupWizard(Screen[dict[str, Any] | None]):
             n: F.BY_NAME[n].to_text(values[n]) if values.get(n) is not None else ""
             for n in ("model", "base_url", "api_version", "custom_llm_provider",
                       *ENV_FIELDS.values())}
+        self.initial = (self.provider, dict(self.answers))  # picked again: all of it back
         self.key = ""
         self.step = "provider"
 
@@ -181,14 +182,21 @@ class SetupWizard(Screen[dict[str, Any] | None]):
             return "pick a provider"
         chosen = ol.get_option_at_index(ol.highlighted).id or self.provider
         if chosen != self.provider:
+            old_kind = C.server_kind(self.provider, self.answers["base_url"])
             self.answers["model"] = C.switch_provider(self.answers["model"], chosen,
-                                                      self.provider)
+                                                      self.provider, self.answers["base_url"])
             self.provider = chosen
             preset = self.preset
-            if preset is not None:
+            if chosen == self.initial[0]:
+                self.answers.update(self.initial[1])
+            elif preset is not None:
+                # The current values stay for the same kind of server; the guide's default
+                # only fills an empty field.
+                same = old_kind is not None and old_kind == C.server_kind(chosen)
                 for f in preset.fields:
                     name = ENV_FIELDS.get(f.name, f.name)
-                    self.answers[name] = f.default or ""
+                    if not (same and self.answers[name]):
+                        self.answers[name] = f.default or ""
                 self.answers["custom_llm_provider"] = preset.custom_llm_provider or ""
         return None
 
