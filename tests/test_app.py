@@ -159,7 +159,7 @@ async def test_pick_provider_then_model_by_keyboard(no_keyring: None, cfg: Path)
         first = results.get_option_at_index(0).id
         assert first is not None and "o4-mini" in first
         assert "o4-mini" in screen_text(app)
-        await pilot.press("enter")
+        await pilot.press("down", "enter")  # down into the list, Enter picks that row
         await settle(pilot)
         assert not isinstance(app.screen, ModalScreen)
         assert field_input(app, "model", "s").value == first
@@ -198,6 +198,40 @@ async def test_switching_to_a_local_server_drops_a_hosted_model_name(no_keyring:
         await settle(pilot)
         assert field_input(app, "model", "s").value == "openai/Qwen/Qwen2.5-Coder"
         assert app.provider == "sglang"
+
+
+@run
+async def test_model_picker_enter_uses_the_typed_name_down_picks_a_row(no_keyring: None,
+                                                                       cfg: Path) -> None:
+    app = make_app(cfg)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        await pilot.press(*"openai/gpt-4o-my-finetune")
+        await settle(pilot)
+        assert "Enter uses what you typed" in screen_text(app)
+        await pilot.press("enter")  # as the hint says: what was typed, not the first match
+        await settle(pilot)
+        assert not isinstance(app.screen, ModalScreen)
+        assert field_input(app, "model", "s").value == "openai/gpt-4o-my-finetune"
+
+        await pilot.press("f4")
+        await settle(pilot)
+        await pilot.press(*"sonnet 4")
+        await settle(pilot)
+        results = app.screen.query_one("#results")
+        await pilot.press("down", "down")  # into the list, then its second row
+        await settle(pilot)
+        assert results.has_focus
+        second = results.get_option_at_index(1).id
+        await pilot.press("up", "up")  # back up to the search box, to type on
+        await settle(pilot)
+        assert app.screen.query_one("#query").has_focus
+        await pilot.press("down", "down", "enter")
+        await settle(pilot)
+        assert field_input(app, "model", "s").value == second
+        assert second.startswith("anthropic/claude-sonnet-4")  # the maker's own first
 
 
 # -- 3. the API key -----------------------------------------------------------------------

@@ -249,6 +249,22 @@ def test_search_exact_name_before_longer_variants(chat: list[C.Model]) -> None:
     assert ids.index("openai/gpt-4o") < ids.index("openai/gpt-4o-2024-08-06")
 
 
+@pytest.mark.parametrize(("query", "maker"), [
+    ("sonnet 4", "anthropic/claude-sonnet-4"),
+    ("gpt 4.1", "openai/gpt-4.1"),
+    ("gemini 2.5 flash", "gemini/gemini-2.5-flash"),
+])
+def test_search_puts_the_makers_own_models_before_resellers(chat: list[C.Model], query: str,
+                                                            maker: str) -> None:
+    ids = _ids(C.search(query, chat))
+    assert ids[0].startswith(maker), ids[:5]
+    provider = maker.split("/")[0]
+    own = [i for i, m in enumerate(ids) if m.startswith(maker)]
+    resold = [i for i, m in enumerate(ids) if not m.startswith(provider + "/")
+              and maker.split("/")[1] in m]  # e.g. openrouter/anthropic/claude-sonnet-4
+    assert own and resold and max(own) < min(resold), ids[:12]
+
+
 def test_search_positions_and_subsequence(chat: list[C.Model]) -> None:
     results = C.search("cl37son", chat)
     assert results

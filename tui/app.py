@@ -604,8 +604,9 @@ class SettingsApp(App[None]):
                 return
             self.guard(lambda: self.switch_group(name))
 
+        # The typed name has its own row ("Create [llm.NAME]"): Enter picks the first row.
         self.push_screen(PickerScreen("Group — pick one, or type a new name", items, search,
-                                      allow_free_text=True), chosen)
+                                      allow_free_text=False), chosen)
 
     def switch_group(self, group: str | None) -> None:
         self.group = group

@@ -139,6 +139,16 @@ _UNLISTED = re.compile(r"^(ft:|together-ai-)|commitment/|(^|/)\*/")
 
 _SEARCH_SPACES = re.compile(r"\s+")
 
+# Who makes a model family (by the start of its name): the maker's own listing ranks above
+# the resellers' (openrouter/anthropic/..., bedrock/..., vertex_ai/...).
+_MAKERS: dict[str, tuple[str, ...]] = {
+    "anthropic": ("claude",), "openai": ("gpt-", "o1", "o3", "o4", "chatgpt", "codex"),
+    "gemini": ("gemini", "gemma"), "deepseek": ("deepseek",), "xai": ("grok",),
+    "mistral": ("mistral", "codestral", "devstral", "magistral", "ministral", "pixtral"),
+    "cohere_chat": ("command",), "dashscope": ("qwen",), "moonshot": ("kimi",),
+    "zai": ("glm",), "meta_llama": ("llama",),
+}
+
 
 @dataclass(frozen=True)
 class Model:
@@ -158,9 +168,11 @@ class Model:
     supports_reasoning: bool | None = None
     key: str | None = None  # the catalog's key; None when the model is not in the catalog
     deprecation_date: str | None = None
-    # Precomputed for search: the lower-cased id and where the name starts in it.
+    # Precomputed for search: the lower-cased id, where the name starts in it, and whether
+    # the provider is the model's maker.
     search_key: str = field(init=False, repr=False, compare=False)
     name_start: int = field(init=False, repr=False, compare=False)
+    own: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         low = self.id.lower()
@@ -168,6 +180,9 @@ class Model:
             low = "".join(c if len(c.lower()) != 1 else c.lower() for c in self.id)
         object.__setattr__(self, "search_key", low)
         object.__setattr__(self, "name_start", self.id.find("/") + 1)
+        starts = _MAKERS.get(self.provider)
+        object.__setattr__(self, "own", bool(starts) and low.startswith(  # type: ignore[arg-type]
+            starts, self.name_start))
 
     @property
     def name(self) -> str:
@@ -583,6 +598,7 @@ _BONUS_TRANSITION = 4  # letter <-> digit
 _BONUS_CONSECUTIVE = 5
 _BONUS_VERIFIED = 15
 _BONUS_RECOMMENDED = 5
+_BONUS_OWN = 8  # the maker's own listing (see _MAKERS)
 _SEPARATORS = frozenset("-_.:@ ")
 
 Match = tuple[Model, float, tuple[int, ...]]
@@ -710,10 +726,10 @@ def search(query: str, models: Sequence[Model], limit: int = 200) -> list[Match]
 
     The typed characters must appear in order (case-insensitive; spaces are ignored). Word
     starts, the start of the name or of the provider, and consecutive runs score higher;
-    verified models get a boost; ties go to the shorter rest, then to the order of
-    ``models``. An empty query returns ``models`` in their order (verified first for
-    :func:`chat_models`). Typing on (a query extending the previous one over the same
-    ``models`` object) only re-checks the previous candidates.
+    verified models and the maker's own listing get a boost; ties go to the shorter rest,
+    then to the order of ``models``. An empty query returns ``models`` in their order
+    (verified first for :func:`chat_models`). Typing on (a query extending the previous one
+    over the same ``models`` object) only re-checks the previous candidates.
     """
     q = _normalize_query(query)
     if not q:
@@ -739,6 +755,8 @@ def search(query: str, models: Sequence[Model], limit: int = 200) -> list[Match]
         total, positions = found
         if m.verified:
             total += _BONUS_VERIFIED + (_BONUS_RECOMMENDED if m.recommended else 0)
+        if m.own:
+            total += _BONUS_OWN
         scored.append((-total, len(key) - positions[-1], i, positions))
     scored.sort()
     return [(models[i], float(-neg), positions) for neg, _tail, i, positions in scored[:limit]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -134,18 +135,37 @@ class ChoiceScreen(ModalScreen[str | None]):
         self.dismiss(event.button.id)
 
 
+class Results(OptionList):
+    """The picker's list: Up on its first row, or typing, goes back to the search box."""
+
+    def action_cursor_up(self) -> None:
+        if not self.highlighted:
+            self.screen.query_one("#query", Input).focus()
+            return
+        super().action_cursor_up()
+
+    def on_key(self, event: Any) -> None:
+        if event.is_printable and event.character:
+            event.stop()
+            query = self.screen.query_one("#query", Input)
+            query.focus()
+            query.insert_text_at_cursor(event.character)
+
+
 class PickerScreen(ModalScreen[str | None]):
-    """A searchable list: type to filter, Enter picks; the typed text itself can be picked."""
+    """A searchable list: type to filter; Down goes into the list, where Enter picks a row.
+    With ``allow_free_text``, Enter on the search box uses what was typed; without, it picks
+    the first match."""
 
     BINDINGS = [
         Binding("escape", "dismiss(None)", "Cancel", id="cancel"),
-        Binding("down", "cursor_down", "Next", show=False, id="next"),
-        Binding("up", "cursor_up", "Previous", show=False, id="previous"),
+        Binding("down", "into_list", "Next", show=False, id="next"),
     ]
 
     def __init__(self, title: str, items: Any, search: Any, allow_free_text: bool = True,
                  query: str = "") -> None:
-        """``items()`` gives the candidates; ``search(query, items)`` gives [(id, label)]."""
+        """``items()`` gives the candidates; ``search(query, items)`` gives [(id, label)];
+        a label is shown as plain text (never read as markup)."""
         super().__init__()
         self._title = title
         self._items = items
@@ -155,10 +175,10 @@ class PickerScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog picker"):
-            yield Label(self._title, classes="dialog-title")
+            yield Label(self._title, classes="dialog-title", markup=False)
             yield Input(self._query, placeholder="type to search", id="query")
-            yield OptionList(id="results")
-            yield Static("", id="count", classes="field-note")
+            yield Results(id="results")
+            yield Static("", id="count", classes="field-note", markup=False)
 
     def on_mount(self) -> None:
         self.refresh_results(self._query)
@@ -170,27 +190,29 @@ class PickerScreen(ModalScreen[str | None]):
 
     def refresh_results(self, query: str) -> None:
         results = self._search(query, self._items())
-        options = [Option(label, id=ident) for ident, label in results]
+        options = [Option(Text(label), id=ident) for ident, label in results]
         ol = self.query_one("#results", OptionList)
         ol.set_options(options)
-        if options:
+        free = self._free and bool(query.strip())
+        # Enter on the search box uses the typed text: no row looks picked then
+        ol.highlighted = 0 if options and not free else None
+        hint = " · Enter uses what you typed, ↓ picks a row" if free else ""
+        self.query_one("#count", Static).update(f"{len(options)} shown{hint}")
+
+    def action_into_list(self) -> None:
+        ol = self.query_one("#results", OptionList)
+        if ol.option_count:  # from the search box: the first row
+            ol.focus()
             ol.highlighted = 0
-        free = " · Enter on the search box uses what you typed" if self._free and query else ""
-        self.query_one("#count", Static).update(f"{len(options)} shown{free}")
-
-    def action_cursor_down(self) -> None:
-        self.query_one("#results", OptionList).action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        self.query_one("#results", OptionList).action_cursor_up()
 
     @on(Input.Submitted, "#query")
     def _submit(self, event: Input.Submitted) -> None:
+        typed = event.value.strip()
         ol = self.query_one("#results", OptionList)
-        if ol.highlighted is not None and ol.option_count:
+        if self._free and typed:
+            self.dismiss(typed)
+        elif ol.highlighted is not None and ol.option_count:
             self.dismiss(ol.get_option_at_index(ol.highlighted).id)
-        elif self._free and event.value.strip():
-            self.dismiss(event.value.strip())
 
     @on(OptionList.OptionSelected, "#results")
     def _selected(self, event: OptionList.OptionSelected) -> None:
