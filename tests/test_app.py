@@ -234,6 +234,35 @@ async def test_model_picker_enter_uses_the_typed_name_down_picks_a_row(no_keyrin
         assert second.startswith("anthropic/claude-sonnet-4")  # the maker's own first
 
 
+@run
+async def test_provider_button_and_picker_rows_show_the_whole_text(no_keyring: None,
+                                                                   tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[llm]\nmodel = "gpt-4o"\n[llm."[red]x"]\nmodel = "a"\n')
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await wait_until(pilot, lambda: bool(app.query("#a-model")), "the Advanced pane")
+        for provider, name in (("anthropic", "Anthropic"), ("databricks", "Databricks"),
+                               ("openai", "OpenAI")):
+            app.choose_provider(provider)
+            await settle(pilot)
+            line = next(ln for ln in screen_text(app).splitlines() if "LLM Provider" in ln)
+            assert f"{name} ▾" in line, line  # the button grows and shrinks with its label
+        await pilot.press("ctrl+g")
+        await settle(pilot)
+        shown = "\n".join(screen_text(app).splitlines()[1:])  # below the title bar
+        assert "[llm]" in shown and "[llm.[red]x]" in shown  # group names are not markup
+        await pilot.press(*"red", "enter")
+        await settle(pilot)
+        await choose(pilot, "discard")  # the provider edits
+        await wait_until(pilot, lambda: app.group == "[red]x", "the group switch")
+        await settle(pilot)
+        assert "[llm.[red]x]" in screen_text(app).splitlines()[0]
+        assert "Now editing [llm.[red]x]" in notifications(app)
+        assert not any(n.markup for n in app._notifications)  # toasts are plain text too
+
+
 # -- 3. the API key -----------------------------------------------------------------------
 @run
 async def test_key_goes_to_keyring_never_to_file_or_screen(real_keyring: dict[str, str],

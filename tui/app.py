@@ -17,6 +17,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
 from textual.lazy import Lazy
 from textual.screen import Screen
 from textual.widget import Widget
@@ -80,6 +81,11 @@ class SettingsApp(App[None]):
         self.provider = ""
         self.catalog_ready = False
         self._load()
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """A toast, always plain text: it shows file paths, group names, server messages."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     # -- data ------------------------------------------------------------------------------
     def _load(self) -> None:
@@ -267,14 +273,17 @@ class SettingsApp(App[None]):
     def sync_provider(self) -> None:
         assert self.draft is not None
         values = self.draft.values()
-        provider = C.provider_choice(values.get("model"), values.get("base_url"),
+        model = self.draft.texts["model"] or values.get("model")  # a prefix alone too
+        provider = C.provider_choice(model, values.get("base_url"),
                                      values.get("custom_llm_provider"))
         self.show_provider(provider)
 
     def show_provider(self, provider: str) -> None:
         """The provider button's label and the provider's guide under it."""
         self.provider = provider
-        self.query_one("#provider", Button).label = f"{C.display_name(provider)} ▾"
+        button = self.query_one("#provider", Button)
+        button.label = Content(f"{C.display_name(provider)} ▾")  # plain text, not markup
+        button.refresh(layout=True)  # its width follows the label (a label change only repaints)
         preset = C.preset_for(provider)
         text = preset.guide if preset else ""
         if preset and preset.warning:
@@ -301,11 +310,11 @@ class SettingsApp(App[None]):
         """Picking a provider applies its guide: model prefix, base URL, API version."""
         assert self.draft is not None
         values = self.draft.values()
-        old = C.provider_choice(values.get("model"), values.get("base_url"),
-                                values.get("custom_llm_provider"))
+        old = self.provider  # what the button shows: a prefix alone is no valid model yet
         if old == provider:
             return
-        model = C.switch_provider(values.get("model"), provider, old, values.get("base_url"))
+        typed = self.draft.texts["model"] or values.get("model")
+        model = C.switch_provider(typed, provider, old, values.get("base_url"))
         self.set_field("model", model)
         preset = C.preset_for(provider)
         if preset is not None:
@@ -598,7 +607,7 @@ class SettingsApp(App[None]):
             if ident is None:
                 return
             name = None if ident == "__llm__" else ident.removeprefix("__new__")
-            reason = check_group_name(name) if name else None
+            reason = check_group_name(name) if ident.startswith("__new__") else None
             if reason:
                 self.notify(reason, severity="error")
                 return
@@ -689,7 +698,7 @@ class AdvancedPane(VerticalScroll):
     """Every registry field, by group; mounted lazily, then brought up to date."""
 
     def on_mount(self) -> None:
-        self.call_after_refresh(self.app.refresh_all)  # type: ignore[attr-defined]
+        self.call_after_refresh(self.app.refresh_rows)  # type: ignore[attr-defined]
 
 
 def provider_line(p: C.Provider) -> str:

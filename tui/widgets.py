@@ -42,7 +42,7 @@ class FieldRow(Vertical):
     def compose(self) -> ComposeResult:
         f = self.field
         with Horizontal(classes="field-line"):
-            yield Label(self._label, classes="field-label")
+            yield Label(self._label, classes="field-label", markup=False)
             if f.type is bool or f.choices:
                 options = ([("true", "true"), ("false", "false")] if f.type is bool
                            else [(c, c) for c in f.choices])
@@ -67,6 +67,7 @@ class FieldRow(Vertical):
         """Change the shown value without the user typing (e.g. a preset, the same field on
         the other pane). Posts no Edited: an echo arriving after more keys were typed would
         put the older text back."""
+        self._text = text
         widget = self.query_one("#input")
         if isinstance(widget, Select):
             with widget.prevent(Select.Changed):
@@ -95,8 +96,13 @@ class FieldRow(Vertical):
     @on(Input.Changed, "#input")
     @on(Select.Changed, "#input")
     def _changed(self, event: Message) -> None:
+        """An edit, only when the text differs from what the row last showed: an input
+        mounted late reports its first value too, which may be older than the draft."""
         event.stop()
-        self.post_message(self.Edited(self, self.text))
+        text = self.text
+        if text != self._text:
+            self._text = text
+            self.post_message(self.Edited(self, text))
 
 
 class Tick(Checkbox):
@@ -120,7 +126,7 @@ class ChoiceScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self._title, classes="dialog-title")
+            yield Label(self._title, classes="dialog-title", markup=False)
             with VerticalScroll(classes="dialog-body"):
                 yield Static(self._body, markup=False)
             with Horizontal(classes="dialog-buttons"):

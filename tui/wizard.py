@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -75,7 +76,7 @@ class SetupWizard(Screen[dict[str, Any] | None]):
         with ContentSwitcher(initial="step-provider", id="steps"):
             with Vertical(id="step-provider"):
                 yield Label("Which provider serves your model? (Enter picks)")
-                yield OptionList(*[Option(self._provider_label(p), id=p.id)
+                yield OptionList(*[Option(Text(self._provider_label(p)), id=p.id)
                                    for p in C.providers()], id="providers")
             with Vertical(id="step-model"):
                 yield Static("", id="model-guide", markup=False)
@@ -233,11 +234,12 @@ class SetupWizard(Screen[dict[str, Any] | None]):
         ol = self.query_one("#models", OptionList)
         if self._models and isinstance(self._models[0], str):
             names = [m for m in self._models if query.lower() in m.lower()]
-            ol.set_options([Option(m, id=m) for m in names])
+            ol.set_options([Option(Text(m), id=m) for m in names])  # a server's names
         else:
             found = C.search(query, self._models, limit=100)
-            ol.set_options([Option(f"{'✓ ' if m.verified else '  '}{m.id}  "
-                                   f"{C.context_text(m)}", id=m.id) for m, _s, _p in found])
+            ol.set_options([Option(Text(f"{'✓ ' if m.verified else '  '}{m.id}  "
+                                        f"{C.context_text(m)}"), id=m.id)
+                            for m, _s, _p in found])
         if ol.option_count:
             ol.highlighted = 0
         self.query_one("#model-note", Static).update(
