@@ -13,6 +13,7 @@ import gc
 import re
 import subprocess
 import sys
+import threading
 import tomllib
 from pathlib import Path
 
@@ -38,7 +39,10 @@ from tests.app_helpers import (
 )
 from tests.keyring_env import CANARY
 from tui import fields as F
+from tui.app import SettingsApp
+from tui.secrets import KeyringHealth, SecretStore
 from tui.widgets import ChoiceScreen, HelpScreen, PickerScreen
+from tui.wizard import SetupWizard
 
 
 @pytest.fixture
@@ -261,6 +265,56 @@ async def test_provider_button_and_picker_rows_show_the_whole_text(no_keyring: N
         assert "[llm.[red]x]" in screen_text(app).splitlines()[0]
         assert "Now editing [llm.[red]x]" in notifications(app)
         assert not any(n.markup for n in app._notifications)  # toasts are plain text too
+
+
+class SlowStore(SecretStore):
+    """A keyring whose health check waits until the test lets it answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answer = threading.Event()
+
+    def health(self, refresh: bool = False) -> KeyringHealth:
+        assert self.answer.wait(30)
+        return super().health(refresh)
+
+
+@run
+async def test_keys_typed_before_the_keyring_check_stay_where_they_were_typed(
+        no_keyring: None, tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[llm]\n")  # a first run: no model, no key
+    store = SlowStore()
+    app = SettingsApp(path, store=store, environ={})
+    app.animation_level = "none"
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "checking the keyring" in screen_text(app)
+        budget = field_input(app, "max_budget_per_task", "s")
+        budget.focus()
+        await pilot.press(*"2.5")  # typed at once, before the keyring has answered
+        store.answer.set()
+        await wait_until(pilot, lambda: app.health is not None, "the keyring check")
+        await settle(pilot)
+        # no wizard pulled over the field being typed in; it is offered instead
+        assert not isinstance(app.screen, SetupWizard)
+        assert budget.has_focus and budget.value == "2.5"
+        assert any("Setup wizard" in n for n in notifications(app))
+        # the key's note grew: the field being typed in is still on the screen
+        assert "Budget per task" in screen_text(app)
+
+
+@run
+async def test_first_run_without_typing_opens_the_wizard(no_keyring: None,
+                                                         tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[llm]\n")
+    store = SlowStore()
+    app = SettingsApp(path, store=store, environ={})
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        store.answer.set()
+        await wait_until(pilot, lambda: isinstance(app.screen, SetupWizard), "the wizard")
 
 
 # -- 3. the API key -----------------------------------------------------------------------

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -80,12 +80,18 @@ class SettingsApp(App[None]):
         self.health: KeyringHealth | None = None
         self.provider = ""
         self.catalog_ready = False
+        self.keys_typed = False  # a key was pressed: the wizard then never opens by itself
         self._load()
 
     def notify(self, message: str, *, title: str = "", severity: Any = "information",
                timeout: float | None = None, markup: bool = False) -> None:
         """A toast, always plain text: it shows file paths, group names, server messages."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self.keys_typed = True
+        await super().on_event(event)
 
     # -- data ------------------------------------------------------------------------------
     def _load(self) -> None:
@@ -366,9 +372,23 @@ class SettingsApp(App[None]):
         if checkbox:
             checkbox.first().set_class(health.usable, "hidden")
         self.refresh_all()
+        self.call_after_refresh(self.show_focused)  # the key's note may have grown
         if self.setup or (self.setup is None and self.first_run()):
-            self.setup = False  # once
+            auto, self.setup = self.setup is None, False  # once
+            if auto and self.keys_typed:
+                # never pulled over a field the user is typing in
+                self.notify("No model and no key yet: the Setup wizard is in the command "
+                            "palette (ctrl+p).", title="First run", timeout=10)
+                return
             self.action_setup()
+
+    def show_focused(self) -> None:
+        """Scroll the focused field (with its note) back into view after a layout change."""
+        focused = self.focused
+        if focused is None or focused.screen is not self.screen:
+            return
+        row = next((a for a in focused.ancestors if isinstance(a, FieldRow)), focused)
+        row.scroll_visible(animate=False)
 
     def first_run(self) -> bool:
         """No model in the file and no key anywhere: the wizard opens by itself."""
@@ -571,6 +591,16 @@ class SettingsApp(App[None]):
         self.sync_provider()
         self.refresh_all()
 
+    def advanced_mounted(self, pane: Widget) -> None:
+        """The Advanced pane's rows were built from the draft of the first screen: bring them
+        up to date (only them: an edit on the Settings pane may still be on its way)."""
+        if self.draft is None:
+            return
+        for row in pane.query(FieldRow):
+            row.set_text(self.draft.texts[row.field.name])
+        self.refresh_all()
+        self.show_focused()
+
     def action_reload(self) -> None:
         """Re-read config.toml; unsaved edits are re-applied on top."""
         edits = {c.name: c.new for c in self.draft.changes()} if self.draft else {}
@@ -698,7 +728,7 @@ class AdvancedPane(VerticalScroll):
     """Every registry field, by group; mounted lazily, then brought up to date."""
 
     def on_mount(self) -> None:
-        self.call_after_refresh(self.app.refresh_rows)  # type: ignore[attr-defined]
+        self.call_after_refresh(self.app.advanced_mounted, self)  # type: ignore[attr-defined]
 
 
 def provider_line(p: C.Provider) -> str:
