@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -315,6 +316,18 @@ async def test_first_run_without_typing_opens_the_wizard(no_keyring: None,
         await pilot.pause()
         store.answer.set()
         await wait_until(pilot, lambda: isinstance(app.screen, SetupWizard), "the wizard")
+
+
+def test_picker_rows_count_and_price_like_people_write() -> None:
+    from tui import catalog as C
+    from tui.app import model_line
+    from tui.wizard import provider_label
+
+    one = C.Provider("x", "X", "x/", 1, False, False)
+    assert provider_label(one).endswith(" 1 model")
+    assert provider_label(replace(one, model_count=2)).endswith(" 2 models")
+    m = C.Model("x/y", "x", max_input_tokens=128_000, input_price=2.99999, output_price=0.075)
+    assert model_line(m).endswith("$3/$0.075")
 
 
 # -- 3. the API key -----------------------------------------------------------------------

@@ -185,13 +185,15 @@ def test_close_matches() -> None:
 
 def test_price_and_context_text() -> None:
     claude = C.find("anthropic/claude-3-7-sonnet-20250219")
-    assert C.price_text(claude) == "$3.00 / $15.00 per 1M tokens (in/out)"
+    assert C.price_text(claude) == "$3 / $15 per 1M tokens (in/out)"
     assert C.context_text(claude) == "200K context"
     unknown = C.Model("openai/local-thing", "openai")
     assert C.price_text(unknown) == "price unknown"
     assert C.context_text(unknown) == "context unknown"
     assert C.price_text(C.Model("x/y", "x", input_price=0.075, output_price=0.3)) == (
         "$0.075 / $0.30 per 1M tokens (in/out)")
+    assert C.price_text(C.Model("x/y", "x", input_price=2.99999, output_price=2.5)) == (
+        "$3 / $2.50 per 1M tokens (in/out)")
     assert [C.tokens_text(n) for n in (131_072, 128_000, 1_048_576, 8192, 2_000_000)] == [
         "128K", "128K", "1M", "8K", "2M"]
     line = C.summary(claude)
@@ -201,7 +203,7 @@ def test_price_and_context_text() -> None:
 def test_cost_warning() -> None:
     text = C.cost_warning(C.find("openai/o3"))
     assert "many requests" in text and "spending limit" in text and "usage" in text
-    assert "$2.00 / $8.00 per 1M tokens (in/out)" in text
+    assert "$2 / $8 per 1M tokens (in/out)" in text
     unknown = C.cost_warning("openai/my-local-model")
     assert "spending limit" in unknown and "no price" in unknown
     assert "openai/my-local-model" in unknown
@@ -587,3 +589,12 @@ def test_provider_search_puts_names_that_start_with_the_query_first() -> None:
     assert [p.id for p in C.search_providers("lm studio", providers)] == ["lm_studio"]
     assert C.search_providers("VertexAI", providers)[0].id == "vertex_ai"
     assert C.search_providers("zzzz", providers) == []
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (3.0, "$3"), (0.15, "$0.15"), (2.5, "$2.50"), (0.075, "$0.075"), (2.99999, "$3"),
+    (1.1, "$1.10"), (0.0384, "$0.038"), (0.000002, "$0.000002"), (1250.0, "$1,250"),
+    (0.1, "$0.10"), (0, "$0"),
+])
+def test_prices_read_like_prices(value: float, text: str) -> None:
+    assert C.usd(value) == text

@@ -734,15 +734,14 @@ class AdvancedPane(VerticalScroll):
 def provider_line(p: C.Provider) -> str:
     """One provider-picker row: verified mark, name, model prefix, model count, guide."""
     mark = "✓ " if p.verified else "  "
-    count = (f"{p.model_count} model{'s' if p.model_count != 1 else ''}" if p.model_count
-             else "models from the server")
+    count = C.plural(p.model_count, "model") if p.model_count else "models from the server"
     guide = " · guide" if p.guide else ""
     return f"{mark}{p.name}  {p.prefix}  {count}{guide}"
 
 
 def model_line(m: C.Model) -> str:
     """One picker row: verified mark, id, context window, price in/out per 1M tokens."""
-    price = (f"${m.input_price:g}/${m.output_price:g}"
+    price = (f"{C.usd(m.input_price)}/{C.usd(m.output_price)}"
              if m.input_price is not None and m.output_price is not None else "")
     mark = "✓ " if m.verified else "  "
     return f"{mark}{m.id}  {C.context_text(m)}  {price}".rstrip()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -508,22 +509,31 @@ def close_matches(model_id: str, n: int = 5) -> list[str]:
 
 
 # -------------------------------------------------------------------------- display
-def _usd(value: float) -> str:
+def plural(n: int, noun: str) -> str:
+    """``1 model``, ``2 models``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def usd(value: float) -> str:
+    """A price as people write one: $3, $2.50, $0.15; below ten cents two significant
+    digits ($0.075, $0.000002)."""
     if value == 0:
         return "$0"
-    if abs(value - round(value, 2)) < 1e-9 or value >= 100:
-        return f"${value:,.2f}"
-    return "$" + f"{value:.6f}".rstrip("0")
+    if value >= 0.1:
+        cents = round(value, 2)
+        return f"${cents:,.0f}" if cents == int(cents) else f"${cents:,.2f}"
+    digits = 1 - math.floor(math.log10(value))
+    return "$" + f"{value:.{digits}f}".rstrip("0")
 
 
 def price_text(model: Model) -> str:
-    """``$3.00 / $15.00 per 1M tokens (in/out)``; says so when the price is unknown."""
+    """``$3 / $15 per 1M tokens (in/out)``; says so when the price is unknown."""
     if model.input_price is None and model.output_price is None:
         return "price unknown"
     if model.input_price == 0 and model.output_price in (0, None):
         return "free (per the catalog)"
-    inp = "?" if model.input_price is None else _usd(model.input_price)
-    out = "?" if model.output_price is None else _usd(model.output_price)
+    inp = "?" if model.input_price is None else usd(model.input_price)
+    out = "?" if model.output_price is None else usd(model.output_price)
     return f"{inp} / {out} per 1M tokens (in/out)"
 
 

@@ -76,7 +76,7 @@ class SetupWizard(Screen[dict[str, Any] | None]):
         with ContentSwitcher(initial="step-provider", id="steps"):
             with Vertical(id="step-provider"):
                 yield Label("Which provider serves your model? (Enter picks)")
-                yield OptionList(*[Option(Text(self._provider_label(p)), id=p.id)
+                yield OptionList(*[Option(Text(provider_label(p)), id=p.id)
                                    for p in C.providers()], id="providers")
             with Vertical(id="step-model"):
                 yield Static("", id="model-guide", markup=False)
@@ -108,11 +108,6 @@ class SetupWizard(Screen[dict[str, Any] | None]):
             yield Button("Back", id="back")
             yield Button("Next", id="next", variant="primary")
             yield Button("Leave setup", id="cancel")
-
-    def _provider_label(self, p: C.Provider) -> str:
-        mark = "✓ " if p.verified else ("• " if p.guide else "  ")
-        count = f"  {p.model_count} models" if p.model_count else ""
-        return f"{mark}{p.name}{count}"
 
     def on_mount(self) -> None:
         ol = self.query_one("#providers", OptionList)
@@ -311,7 +306,7 @@ class SetupWizard(Screen[dict[str, Any] | None]):
         self._refresh_models(self.query_one("#model-q", Input).value)
         self.query_one("#models", OptionList).focus()
         self.query_one("#model-note", Static).update(
-            f"{len(names)} model(s) served by the server · Enter picks")
+            f"{C.plural(len(names), 'model')} served by the server · Enter picks")
 
     # -- step 3: key -----------------------------------------------------------------------
     def _enter_key(self) -> None:
@@ -427,3 +422,10 @@ class SetupWizard(Screen[dict[str, Any] | None]):
 
     def _leave_save(self) -> str | None:
         return None
+
+
+def provider_label(p: C.Provider) -> str:
+    """A provider row: verified mark (or • for a guide), name, model count."""
+    mark = "✓ " if p.verified else ("• " if p.guide else "  ")
+    count = f"  {C.plural(p.model_count, 'model')}" if p.model_count else ""
+    return f"{mark}{p.name}{count}"
