@@ -513,6 +513,26 @@ async def test_validation_inline_and_save_refused(no_keyring: None, cfg: Path) -
     assert cfg.read_bytes() == before
 
 
+@run
+async def test_a_refused_save_names_the_label_and_is_replaced_by_saved(no_keyring: None,
+                                                                       cfg: Path) -> None:
+    app = make_app(cfg)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await type_into(pilot, "num_retries", "abc")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert notifications(app)[-1].startswith("Not saved: Attempts (num_retries): ")
+        await type_into(pilot, "num_retries", "6")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        await choose(pilot, "save")
+        await wait_until(pilot, lambda: any(n.title == "Saved" for n in app._notifications),
+                         "the save")
+        shown = [n.title for n in app._notifications]  # the toasts on screen now
+        assert "Saved" in shown and "Not saved" not in shown
+
+
 # -- 6. the save dialog -------------------------------------------------------------------
 @run
 async def test_save_shows_diff_and_keep_editing_cancels(no_keyring: None, cfg: Path) -> None:

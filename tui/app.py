@@ -538,7 +538,8 @@ class SettingsApp(App[None]):
         errors = self.draft.errors()
         if errors:
             name, reason = next(iter(errors.items()))
-            self.notify(f"{name}: {reason}", title="Not saved", severity="error")
+            self.save_toast(f"{F.BY_NAME[name].label} ({name}): {reason}", title="Not saved",
+                            severity="error")
             self.focus_field(name)
             return
         changes = self.draft.changes()
@@ -569,17 +570,22 @@ class SettingsApp(App[None]):
         try:
             done = self.draft.save(self.store)
         except ConfigChangedError as e:
-            self.call_from_thread(self.notify, f"{e} Press ctrl+r to reload (edits are kept).",
-                                  title="Not saved", severity="error", timeout=10)
+            self.call_from_thread(self.save_toast, f"{e} Press ctrl+r to reload (edits are "
+                                  "kept).", title="Not saved", severity="error", timeout=10)
             return
         except (ConfigError, F.FieldError, SecretStoreError) as e:
-            self.call_from_thread(self.notify, str(e), title="Not saved", severity="error",
-                                  timeout=10)
+            self.call_from_thread(self.save_toast, str(e), title="Not saved",
+                                  severity="error", timeout=10)
             return
         self.call_from_thread(self._saved, done, then_quit, then)
 
+    def save_toast(self, message: str, **kwargs: Any) -> None:
+        """The outcome of a save, replacing what earlier saves said."""
+        self.clear_notifications()
+        self.notify(message, **kwargs)
+
     def _saved(self, done: list[str], then_quit: bool, then: Any = None) -> None:
-        self.notify("\n".join(done) or "Saved.", title="Saved")
+        self.save_toast("\n".join(done) or "Saved.", title="Saved")
         if then_quit:
             self.exit()
             return
