@@ -347,7 +347,9 @@ def test_f4_lists_what_an_openai_compatible_server_serves(
             await until(pilot, lambda: isinstance(app.screen, PickerScreen))
             results = app.screen.query_one("#results", OptionList)
             await until(pilot, lambda: results.option_count == 2)
-            await pilot.press(*"coder", "enter")
+            await pilot.press(*"coder")
+            await until(pilot, lambda: results.option_count == 1)
+            await pilot.press("down", "enter")  # Enter alone would use the typed "coder"
             await until(pilot, lambda: not isinstance(app.screen, PickerScreen))
             assert app.draft.texts["model"] == "openai/qwen2.5-coder"
 
