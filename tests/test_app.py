@@ -233,6 +233,12 @@ async def test_model_picker_enter_uses_the_typed_name_down_picks_a_row(no_keyrin
         await pilot.press("up", "up")  # back up to the search box, to type on
         await settle(pilot)
         assert app.screen.query_one("#query").has_focus
+        await pilot.press("down", "5")  # typing in the list goes on in the search box
+        await settle(pilot)
+        query = app.screen.query_one("#query")
+        assert query.has_focus and query.value == "sonnet 45"
+        await pilot.press("backspace")
+        await settle(pilot)
         await pilot.press("down", "down", "enter")
         await settle(pilot)
         assert field_input(app, "model", "s").value == second

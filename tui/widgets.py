@@ -186,7 +186,8 @@ class PickerScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog picker"):
             yield Label(self._title, classes="dialog-title", markup=False)
-            yield Input(self._query, placeholder="type to search", id="query")
+            yield Input(self._query, placeholder="type to search", id="query",
+                        select_on_focus=False)
             yield Results(id="results")
             yield Static("", id="count", classes="field-note", markup=False)
 
