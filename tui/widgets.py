@@ -93,10 +93,6 @@ class FieldRow(Vertical):
         widget.set_class(bool(error), "-error")
         self.set_class(bool(error), "-invalid")
 
-    def on_descendant_focus(self) -> None:
-        """The focused field, with its note, is scrolled into view once laid out."""
-        self.call_after_refresh(self.scroll_visible, animate=False)
-
     @on(Input.Changed, "#input")
     @on(Select.Changed, "#input")
     def _changed(self, event: Message) -> None:
