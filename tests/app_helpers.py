@@ -70,6 +70,9 @@ async def settle(pilot: Pilot) -> None:
     no more of them than needed."""
     app = pilot.app
     await pilot.pause()
+    if app.query("Lazy"):  # the Advanced pane, mounted after the first refresh
+        await wait_until(pilot, lambda: not app.query("Lazy"), "the Advanced pane")
+        await pilot.pause()
     for _ in range(10):
         if all(w.is_finished for w in app.workers):
             return

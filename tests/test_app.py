@@ -13,7 +13,9 @@ import gc
 import re
 import subprocess
 import sys
+import threading
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -38,7 +40,10 @@ from tests.app_helpers import (
 )
 from tests.keyring_env import CANARY
 from tui import fields as F
+from tui.app import SettingsApp
+from tui.secrets import KeyringHealth, SecretStore
 from tui.widgets import ChoiceScreen, HelpScreen, PickerScreen
+from tui.wizard import SetupWizard
 
 
 @pytest.fixture
@@ -161,7 +166,7 @@ async def test_pick_provider_then_model_by_keyboard(no_keyring: None, cfg: Path)
         first = results.get_option_at_index(0).id
         assert first is not None and "o4-mini" in first
         assert "o4-mini" in screen_text(app)
-        await pilot.press("enter")
+        await pilot.press("down", "enter")  # down into the list, Enter picks that row
         await settle(pilot)
         assert not isinstance(app.screen, ModalScreen)
         assert field_input(app, "model", "s").value == first
@@ -172,6 +177,181 @@ async def test_pick_provider_then_model_by_keyboard(no_keyring: None, cfg: Path)
         model = C.find(first)
         assert model is not None
         assert C.context_text(model) in info and "$" in info and "per 1M tokens" in info
+
+
+@run
+async def test_switching_to_a_local_server_drops_a_hosted_model_name(no_keyring: None,
+                                                                     tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[llm]\nmodel = "anthropic/claude-3-7-sonnet-20250219"\n')
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.query_one("#provider", Button).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press(*"vllm")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.provider == "vllm"
+        # vLLM serves its own models: the Anthropic name means nothing to it
+        assert field_input(app, "model", "s").value == "openai/"
+        assert field_input(app, "base_url").value == "http://localhost:8000/v1"
+        assert any("pick or type the vLLM model" in n for n in notifications(app))
+        field_input(app, "model", "s").value = "openai/Qwen/Qwen2.5-Coder"  # as typed
+        await settle(pilot)
+        app.choose_provider("sglang")  # another local server: the name is kept
+        await settle(pilot)
+        assert field_input(app, "model", "s").value == "openai/Qwen/Qwen2.5-Coder"
+        assert app.provider == "sglang"
+
+
+@run
+async def test_model_picker_enter_uses_the_typed_name_down_picks_a_row(no_keyring: None,
+                                                                       cfg: Path) -> None:
+    app = make_app(cfg)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        await pilot.press(*"openai/gpt-4o-my-finetune")
+        await settle(pilot)
+        assert "Enter uses what you typed" in screen_text(app)
+        await pilot.press("enter")  # as the hint says: what was typed, not the first match
+        await settle(pilot)
+        assert not isinstance(app.screen, ModalScreen)
+        assert field_input(app, "model", "s").value == "openai/gpt-4o-my-finetune"
+
+        await pilot.press("f4")
+        await settle(pilot)
+        await pilot.press(*"sonnet 4")
+        await settle(pilot)
+        results = app.screen.query_one("#results")
+        await pilot.press("down", "down")  # into the list, then its second row
+        await settle(pilot)
+        assert results.has_focus
+        second = results.get_option_at_index(1).id
+        await pilot.press("up", "up")  # back up to the search box, to type on
+        await settle(pilot)
+        assert app.screen.query_one("#query").has_focus
+        await pilot.press("down", "5")  # typing in the list goes on in the search box
+        await settle(pilot)
+        query = app.screen.query_one("#query")
+        assert query.has_focus and query.value == "sonnet 45"
+        await pilot.press("backspace")
+        await settle(pilot)
+        await pilot.press("down", "down", "enter")
+        await settle(pilot)
+        assert field_input(app, "model", "s").value == second
+        assert second.startswith("anthropic/claude-sonnet-4")  # the maker's own first
+
+
+@run
+async def test_provider_button_and_picker_rows_show_the_whole_text(no_keyring: None,
+                                                                   tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[llm]\nmodel = "gpt-4o"\n[llm."[red]x"]\nmodel = "a"\n')
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await wait_until(pilot, lambda: bool(app.query("#a-model")), "the Advanced pane")
+        for provider, name in (("anthropic", "Anthropic"), ("databricks", "Databricks"),
+                               ("openai", "OpenAI")):
+            app.choose_provider(provider)
+            await settle(pilot)
+            line = next(ln for ln in screen_text(app).splitlines() if "LLM Provider" in ln)
+            assert f"{name} ▾" in line, line  # the button grows and shrinks with its label
+        await pilot.press("ctrl+g")
+        await settle(pilot)
+        shown = "\n".join(screen_text(app).splitlines()[1:])  # below the title bar
+        assert "[llm]" in shown and "[llm.[red]x]" in shown  # group names are not markup
+        await pilot.press(*"red", "enter")
+        await settle(pilot)
+        await choose(pilot, "discard")  # the provider edits
+        await wait_until(pilot, lambda: app.group == "[red]x", "the group switch")
+        await settle(pilot)
+        assert "[llm.[red]x]" in screen_text(app).splitlines()[0]
+        assert "Now editing [llm.[red]x]" in notifications(app)
+        assert not any(n.markup for n in app._notifications)  # toasts are plain text too
+
+
+class SlowStore(SecretStore):
+    """A keyring whose health check waits until the test lets it answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answer = threading.Event()
+
+    def health(self, refresh: bool = False) -> KeyringHealth:
+        assert self.answer.wait(30)
+        return super().health(refresh)
+
+
+@run
+async def test_keys_typed_before_the_keyring_check_stay_where_they_were_typed(
+        no_keyring: None, tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[llm]\n")  # a first run: no model, no key
+    store = SlowStore()
+    app = SettingsApp(path, store=store, environ={})
+    app.animation_level = "none"
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "checking the keyring" in screen_text(app)
+        budget = field_input(app, "max_budget_per_task", "s")
+        budget.focus()
+        await pilot.press(*"2.5")  # typed at once, before the keyring has answered
+        store.answer.set()
+        await wait_until(pilot, lambda: app.health is not None, "the keyring check")
+        await settle(pilot)
+        # no wizard pulled over the field being typed in; it is offered instead
+        assert not isinstance(app.screen, SetupWizard)
+        assert budget.has_focus and budget.value == "2.5"
+        assert any("Setup wizard" in n for n in notifications(app))
+        # the key's note grew: the field being typed in is still on the screen
+        assert "Budget per task" in screen_text(app)
+
+
+@run
+async def test_first_run_without_typing_opens_the_wizard(no_keyring: None,
+                                                         tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[llm]\n")
+    store = SlowStore()
+    app = SettingsApp(path, store=store, environ={})
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        store.answer.set()
+        await wait_until(pilot, lambda: isinstance(app.screen, SetupWizard), "the wizard")
+
+
+def test_picker_rows_count_and_price_like_people_write() -> None:
+    from tui import catalog as C
+    from tui.app import model_line
+    from tui.wizard import provider_label
+
+    one = C.Provider("x", "X", "x/", 1, False, False)
+    assert provider_label(one).endswith(" 1 model")
+    assert provider_label(replace(one, model_count=2)).endswith(" 2 models")
+    m = C.Model("x/y", "x", max_input_tokens=128_000, input_price=2.99999, output_price=0.075)
+    assert model_line(m).endswith("$3/$0.075")
+
+
+@run
+async def test_footer_fits_80_columns_on_every_pane(no_keyring: None, cfg: Path) -> None:
+    app = make_app(cfg)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for pane in ("f2", "f3", "f5"):
+            await pilot.press(pane)
+            await settle(pilot)
+            if pane == "f5":  # the Test pane adds its own keys (Esc, R)
+                app.query_one("#test-panel").focus()
+                await settle(pilot)
+            footer = screen_text(app).splitlines()[-1]
+            for key in ("^s Save", "f1 Help", "f6 Test", "^q Quit", "^p palette"):
+                assert key in footer, footer
 
 
 # -- 3. the API key -----------------------------------------------------------------------
@@ -348,6 +528,26 @@ async def test_validation_inline_and_save_refused(no_keyring: None, cfg: Path) -
             assert not note(app, where).startswith("✗")
             assert not row(app, where).has_class("-invalid")
     assert cfg.read_bytes() == before
+
+
+@run
+async def test_a_refused_save_names_the_label_and_is_replaced_by_saved(no_keyring: None,
+                                                                       cfg: Path) -> None:
+    app = make_app(cfg)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await type_into(pilot, "num_retries", "abc")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert notifications(app)[-1].startswith("Not saved: Attempts (num_retries): ")
+        await type_into(pilot, "num_retries", "6")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        await choose(pilot, "save")
+        await wait_until(pilot, lambda: any(n.title == "Saved" for n in app._notifications),
+                         "the save")
+        shown = [n.title for n in app._notifications]  # the toasts on screen now
+        assert "Saved" in shown and "Not saved" not in shown
 
 
 # -- 6. the save dialog -------------------------------------------------------------------
@@ -545,11 +745,13 @@ async def test_broken_toml_is_shown_and_never_written(no_keyring: None, tmp_path
         shown = screen_text(app)
         assert "✗" in shown and "line 3, column" in shown
         assert "Nothing will be written" in shown
-        for key in ("ctrl+s", "f4", "ctrl+g"):
+        footer = shown.splitlines()[-1]  # only the keys that do something here
+        assert "^r Reload" in footer and "f1 Help" in footer and "^q Quit" in footer
+        assert "Save" not in footer and "Test" not in footer
+        for key in ("ctrl+s", "f4", "ctrl+g", "f6"):
             await pilot.press(key)
             await settle(pilot)
             assert not isinstance(app.screen, ModalScreen)
-        assert any("Nothing can be saved" in n for n in notifications(app))
         assert cfg.read_bytes() == before
 
         cfg.write_text('[llm]\nmodel = "gpt-4o"\ntemperature = 0.3\n')  # fixed in an editor

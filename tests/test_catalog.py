@@ -185,13 +185,15 @@ def test_close_matches() -> None:
 
 def test_price_and_context_text() -> None:
     claude = C.find("anthropic/claude-3-7-sonnet-20250219")
-    assert C.price_text(claude) == "$3.00 / $15.00 per 1M tokens (in/out)"
+    assert C.price_text(claude) == "$3 / $15 per 1M tokens (in/out)"
     assert C.context_text(claude) == "200K context"
     unknown = C.Model("openai/local-thing", "openai")
     assert C.price_text(unknown) == "price unknown"
     assert C.context_text(unknown) == "context unknown"
     assert C.price_text(C.Model("x/y", "x", input_price=0.075, output_price=0.3)) == (
         "$0.075 / $0.30 per 1M tokens (in/out)")
+    assert C.price_text(C.Model("x/y", "x", input_price=2.99999, output_price=2.5)) == (
+        "$3 / $2.50 per 1M tokens (in/out)")
     assert [C.tokens_text(n) for n in (131_072, 128_000, 1_048_576, 8192, 2_000_000)] == [
         "128K", "128K", "1M", "8K", "2M"]
     line = C.summary(claude)
@@ -201,7 +203,7 @@ def test_price_and_context_text() -> None:
 def test_cost_warning() -> None:
     text = C.cost_warning(C.find("openai/o3"))
     assert "many requests" in text and "spending limit" in text and "usage" in text
-    assert "$2.00 / $8.00 per 1M tokens (in/out)" in text
+    assert "$2 / $8 per 1M tokens (in/out)" in text
     unknown = C.cost_warning("openai/my-local-model")
     assert "spending limit" in unknown and "no price" in unknown
     assert "openai/my-local-model" in unknown
@@ -247,6 +249,22 @@ def test_search_exact_name_before_longer_variants(chat: list[C.Model]) -> None:
     ids = _ids(C.search("gpt4o", chat))
     assert ids.index("openai/gpt-4o") < ids.index("openai/gpt-4o-mini")
     assert ids.index("openai/gpt-4o") < ids.index("openai/gpt-4o-2024-08-06")
+
+
+@pytest.mark.parametrize(("query", "maker"), [
+    ("sonnet 4", "anthropic/claude-sonnet-4"),
+    ("gpt 4.1", "openai/gpt-4.1"),
+    ("gemini 2.5 flash", "gemini/gemini-2.5-flash"),
+])
+def test_search_puts_the_makers_own_models_before_resellers(chat: list[C.Model], query: str,
+                                                            maker: str) -> None:
+    ids = _ids(C.search(query, chat))
+    assert ids[0].startswith(maker), ids[:5]
+    provider = maker.split("/")[0]
+    own = [i for i, m in enumerate(ids) if m.startswith(maker)]
+    resold = [i for i, m in enumerate(ids) if not m.startswith(provider + "/")
+              and maker.split("/")[1] in m]  # e.g. openrouter/anthropic/claude-sonnet-4
+    assert own and resold and max(own) < min(resold), ids[:12]
 
 
 def test_search_positions_and_subsequence(chat: list[C.Model]) -> None:
@@ -539,13 +557,27 @@ def test_no_litellm_or_textual_imported() -> None:
     ("anthropic/claude-3-7-sonnet-20250219", "openai", "openai/"),
     ("mistral-large-latest", "mistral", "mistral/mistral-large-latest"),  # no guide
     ("gpt-4o", "mistral", "mistral/"),
-    ("gpt-4o", "litellm_proxy", "litellm_proxy/gpt-4o"),  # a proxy serves any name
-    ("gpt-4o", "vllm", "openai/gpt-4o"),  # so does a local server
+    # a server serves any name, but a hosted model's name means nothing to it
+    ("gpt-4o", "litellm_proxy", "litellm_proxy/"),
+    ("gpt-4o", "vllm", "openai/"),
+    ("anthropic/claude-3-7-sonnet-20250219", "vllm", "openai/"),
     ("", "anthropic", "anthropic/"),
 ])
 def test_switching_provider_keeps_only_a_model_it_has(model: str, provider: str,
                                                       expected: str) -> None:
     assert C.switch_provider(model, provider) == expected
+
+
+@pytest.mark.parametrize(("model", "old", "provider", "expected"), [
+    ("openai/Qwen/Qwen2.5-Coder", "vllm", "sglang", "openai/Qwen/Qwen2.5-Coder"),
+    ("openai/llama3", "ollama", "lm_studio", "openai/llama3"),  # local server to local server
+    ("openai/llama3", "ollama", "litellm_proxy", "litellm_proxy/"),  # another kind of server
+    ("litellm_proxy/claude", "litellm_proxy", "vllm", "openai/"),
+    ("openai/gpt-4o", "openai", "vllm", "openai/"),  # a hosted name, same prefix
+])
+def test_switching_to_a_server_keeps_a_name_from_the_same_kind_of_server(
+        model: str, old: str, provider: str, expected: str) -> None:
+    assert C.switch_provider(model, provider, old) == expected
 
 
 def test_provider_search_puts_names_that_start_with_the_query_first() -> None:
@@ -557,3 +589,12 @@ def test_provider_search_puts_names_that_start_with_the_query_first() -> None:
     assert [p.id for p in C.search_providers("lm studio", providers)] == ["lm_studio"]
     assert C.search_providers("VertexAI", providers)[0].id == "vertex_ai"
     assert C.search_providers("zzzz", providers) == []
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (3.0, "$3"), (0.15, "$0.15"), (2.5, "$2.50"), (0.075, "$0.075"), (2.99999, "$3"),
+    (1.1, "$1.10"), (0.0384, "$0.038"), (0.000002, "$0.000002"), (1250.0, "$1,250"),
+    (0.1, "$0.10"), (0, "$0"),
+])
+def test_prices_read_like_prices(value: float, text: str) -> None:
+    assert C.usd(value) == text

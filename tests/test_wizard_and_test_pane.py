@@ -148,6 +148,45 @@ def test_wizard_catalog_provider_key_to_keyring(tmp_path: Path,
     assert keyring.get_password("llm-settings", "openai") == CANARY
 
 
+def test_setup_on_an_existing_config_starts_from_its_values(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", FAIL)
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[llm]\nmodel = "openai/qwen-coder"\nbase_url = "http://gpu-box:30000/v1"\n')
+    app = SettingsApp(cfg, store=SecretStore(), environ={}, setup=True)
+
+    async def steps(pilot: Any) -> None:
+        await until(pilot, lambda: isinstance(app.screen, SetupWizard)
+                    and bool(app.screen.query("#providers")))
+        wiz = app.screen
+        ol = wiz.query_one("#providers", OptionList)
+        await until(pilot, lambda: wiz.step == "provider" and ol.highlighted is not None
+                    and ol.has_focus)
+        await pick(pilot, ol, "sglang")  # the server it really is
+        await pilot.press("enter")
+        await until(pilot, lambda: wiz.step == "model")
+        # the server's own URL and model stay; the guide's localhost:8000 is not forced in
+        assert wiz.query_one("#server-url").value == "http://gpu-box:30000/v1"
+        assert wiz.query_one("#model-q").value == "qwen-coder"
+        await pilot.press("ctrl+b")
+        await until(pilot, lambda: wiz.step == "provider")
+        await pick(pilot, ol, "azure")  # another provider's guide: its own fields apply
+        await pilot.press("enter")
+        await until(pilot, lambda: wiz.step == "model")
+        assert wiz.answers["base_url"] == "" and wiz.answers["api_version"]
+        await pilot.press("ctrl+b")
+        await until(pilot, lambda: wiz.step == "provider")
+        await pick(pilot, ol, "openai")  # where it started: every value is back
+        await pilot.press("enter")
+        await until(pilot, lambda: wiz.step == "model")
+        assert wiz.answers["base_url"] == "http://gpu-box:30000/v1"
+        assert wiz.answers["model"] == "openai/qwen-coder" and not wiz.answers["api_version"]
+        await pilot.press("ctrl+q")
+        await until(pilot, lambda: not isinstance(app.screen, SetupWizard))
+
+    drive(app, steps)
+
+
 def test_wizard_can_be_left_without_writing(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", FAIL)
@@ -315,7 +354,9 @@ def test_f4_lists_what_an_openai_compatible_server_serves(
             await until(pilot, lambda: isinstance(app.screen, PickerScreen))
             results = app.screen.query_one("#results", OptionList)
             await until(pilot, lambda: results.option_count == 2)
-            await pilot.press(*"coder", "enter")
+            await pilot.press(*"coder")
+            await until(pilot, lambda: results.option_count == 1)
+            await pilot.press("down", "enter")  # Enter alone would use the typed "coder"
             await until(pilot, lambda: not isinstance(app.screen, PickerScreen))
             assert app.draft.texts["model"] == "openai/qwen2.5-coder"
 

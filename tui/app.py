@@ -13,10 +13,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
 from textual.lazy import Lazy
 from textual.screen import Screen
 from textual.widget import Widget
@@ -53,12 +54,15 @@ class SettingsApp(KeyField, App[None]):
         Binding("f1", "help", "Help", id="help", tooltip="Keys and where keys are stored"),
         Binding("f2", "pane('settings')", "Settings", id="settings-pane", show=False),
         Binding("f3", "pane('advanced')", "Advanced", id="advanced-pane", show=False),
-        Binding("f4", "pick_model", "Model", id="pick-model", tooltip="Pick a model"),
+        # The footer shows four keys: with the Test pane's own two it still fits 80 columns;
+        # the others are in the help (F1), the command palette and on buttons.
+        Binding("f4", "pick_model", "Model", id="pick-model", show=False),
         Binding("f5", "pane('test')", "Test", id="test-pane", show=False),
-        Binding("f6", "run_test", "Run test", id="run-test",
+        Binding("f6", "run_test", "Test", id="run-test",
                 tooltip="Stream a completion with these settings"),
         Binding("escape", "cancel_test", "Cancel test", id="cancel-test", show=False),
-        Binding("ctrl+g", "groups", "Group", id="groups", tooltip="Switch or create a group"),
+        Binding("ctrl+g", "groups", "Group", id="groups", show=False),
+        Binding("ctrl+r", "reload_file", "Reload", id="reload-broken"),  # a broken file only
         Binding("ctrl+r", "reload", "Reload", id="reload", show=False),
         Binding("ctrl+q", "quit", "Quit", id="quit", tooltip="Quit (asks if unsaved)"),
         Binding("f10", "quit", "Quit", id="quit-f10", show=False),
@@ -80,7 +84,28 @@ class SettingsApp(KeyField, App[None]):
         self.provider = ""
         self.catalog_ready = False
         self.init_keys()
+        self.keys_typed = False  # a key was pressed: the wizard then never opens by itself
         self._load()
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """A toast, always plain text: it shows file paths, group names, server messages."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self.keys_typed = True
+        await super().on_event(event)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A file that cannot be read offers only what works there: reload, help, quit."""
+        if self.draft is None and action in ("save", "pick_model", "run_test", "groups",
+                                             "pane", "cancel_test", "pick_provider"):
+            return False
+        return self.draft is None if action == "reload_file" else True
+
+    def action_reload_file(self) -> None:
+        self.action_reload()
 
     # -- data ------------------------------------------------------------------------------
     def _load(self) -> None:
@@ -248,14 +273,17 @@ class SettingsApp(KeyField, App[None]):
     def sync_provider(self) -> None:
         assert self.draft is not None
         values = self.draft.values()
-        provider = C.provider_choice(values.get("model"), values.get("base_url"),
+        model = self.draft.texts["model"] or values.get("model")  # a prefix alone too
+        provider = C.provider_choice(model, values.get("base_url"),
                                      values.get("custom_llm_provider"))
         self.show_provider(provider)
 
     def show_provider(self, provider: str) -> None:
         """The provider button's label and the provider's guide under it."""
         self.provider = provider
-        self.query_one("#provider", Button).label = f"{C.display_name(provider)} ▾"
+        button = self.query_one("#provider", Button)
+        button.label = Content(f"{C.display_name(provider)} ▾")  # plain text, not markup
+        button.refresh(layout=True)  # its width follows the label (a label change only repaints)
         preset = C.preset_for(provider)
         text = preset.guide if preset else ""
         if preset and preset.warning:
@@ -282,10 +310,11 @@ class SettingsApp(KeyField, App[None]):
         """Picking a provider applies its guide: model prefix, base URL, API version."""
         assert self.draft is not None
         values = self.draft.values()
-        if C.provider_choice(values.get("model"), values.get("base_url"),
-                             values.get("custom_llm_provider")) == provider:
+        old = self.provider  # what the button shows: a prefix alone is no valid model yet
+        if old == provider:
             return
-        model = C.switch_provider(values.get("model"), provider)
+        typed = self.draft.texts["model"] or values.get("model")
+        model = C.switch_provider(typed, provider, old, values.get("base_url"))
         self.set_field("model", model)
         preset = C.preset_for(provider)
         if preset is not None:
@@ -311,6 +340,14 @@ class SettingsApp(KeyField, App[None]):
         if self.draft is not None:
             self.draft.insecure_storage = event.value
             self.refresh_all()
+
+    def show_focused(self) -> None:
+        """Scroll the focused field (with its note) back into view after a layout change."""
+        focused = self.focused
+        if focused is None or focused.screen is not self.screen:
+            return
+        row = next((a for a in focused.ancestors if isinstance(a, FieldRow)), focused)
+        row.scroll_visible(animate=False)
 
     @work(thread=True, exclusive=True, group="catalog", exit_on_error=False)
     def load_catalog(self) -> None:
@@ -442,7 +479,8 @@ class SettingsApp(KeyField, App[None]):
         errors = self.draft.errors()
         if errors:
             name, reason = next(iter(errors.items()))
-            self.notify(f"{name}: {reason}", title="Not saved", severity="error")
+            self.save_toast(f"{F.BY_NAME[name].label} ({name}): {reason}", title="Not saved",
+                            severity="error")
             self.focus_field(name)
             return
         changes = self.draft.changes()
@@ -472,17 +510,22 @@ class SettingsApp(KeyField, App[None]):
         try:
             done = self.draft.save(self.store)
         except ConfigChangedError as e:
-            self.call_from_thread(self.notify, f"{e} Press ctrl+r to reload (edits are kept).",
-                                  title="Not saved", severity="error", timeout=10)
+            self.call_from_thread(self.save_toast, f"{e} Press ctrl+r to reload (edits are "
+                                  "kept).", title="Not saved", severity="error", timeout=10)
             return
         except (ConfigError, F.FieldError, SecretStoreError) as e:
-            self.call_from_thread(self.notify, str(e), title="Not saved", severity="error",
-                                  timeout=10)
+            self.call_from_thread(self.save_toast, str(e), title="Not saved",
+                                  severity="error", timeout=10)
             return
         self.call_from_thread(self._saved, done, then_quit, then)
 
+    def save_toast(self, message: str, **kwargs: Any) -> None:
+        """The outcome of a save, replacing what earlier saves said."""
+        self.clear_notifications()
+        self.notify(message, **kwargs)
+
     def _saved(self, done: list[str], then_quit: bool, then: Any = None) -> None:
-        self.notify("\n".join(done) or "Saved.", title="Saved")
+        self.save_toast("\n".join(done) or "Saved.", title="Saved")
         if then_quit:
             self.exit()
             return
@@ -508,6 +551,16 @@ class SettingsApp(KeyField, App[None]):
         self.refresh_tick()
         self.sync_provider()
         self.refresh_all()
+
+    def advanced_mounted(self, pane: Widget) -> None:
+        """The Advanced pane's rows were built from the draft of the first screen: bring them
+        up to date (only them: an edit on the Settings pane may still be on its way)."""
+        if self.draft is None:
+            return
+        for row in pane.query(FieldRow):
+            row.set_text(self.draft.texts[row.field.name])
+        self.refresh_all()
+        self.show_focused()
 
     def action_reload(self) -> None:
         """Re-read config.toml; unsaved edits are re-applied on top."""
@@ -545,14 +598,15 @@ class SettingsApp(KeyField, App[None]):
             if ident is None:
                 return
             name = None if ident == "__llm__" else ident.removeprefix("__new__")
-            reason = check_group_name(name) if name else None
+            reason = check_group_name(name) if ident.startswith("__new__") else None
             if reason:
                 self.notify(reason, severity="error")
                 return
             self.guard(lambda: self.switch_group(name))
 
+        # The typed name has its own row ("Create [llm.NAME]"): Enter picks the first row.
         self.push_screen(PickerScreen("Group — pick one, or type a new name", items, search,
-                                      allow_free_text=True), chosen)
+                                      allow_free_text=False), chosen)
 
     def switch_group(self, group: str | None) -> None:
         self.group = group
@@ -635,21 +689,20 @@ class AdvancedPane(VerticalScroll):
     """Every registry field, by group; mounted lazily, then brought up to date."""
 
     def on_mount(self) -> None:
-        self.call_after_refresh(self.app.refresh_all)  # type: ignore[attr-defined]
+        self.call_after_refresh(self.app.advanced_mounted, self)  # type: ignore[attr-defined]
 
 
 def provider_line(p: C.Provider) -> str:
     """One provider-picker row: verified mark, name, model prefix, model count, guide."""
     mark = "✓ " if p.verified else "  "
-    count = (f"{p.model_count} model{'s' if p.model_count != 1 else ''}" if p.model_count
-             else "models from the server")
+    count = C.plural(p.model_count, "model") if p.model_count else "models from the server"
     guide = " · guide" if p.guide else ""
     return f"{mark}{p.name}  {p.prefix}  {count}{guide}"
 
 
 def model_line(m: C.Model) -> str:
     """One picker row: verified mark, id, context window, price in/out per 1M tokens."""
-    price = (f"${m.input_price:g}/${m.output_price:g}"
+    price = (f"{C.usd(m.input_price)}/{C.usd(m.output_price)}"
              if m.input_price is not None and m.output_price is not None else "")
     mark = "✓ " if m.verified else "  "
     return f"{mark}{m.id}  {C.context_text(m)}  {price}".rstrip()

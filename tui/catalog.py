@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -139,6 +140,16 @@ _UNLISTED = re.compile(r"^(ft:|together-ai-)|commitment/|(^|/)\*/")
 
 _SEARCH_SPACES = re.compile(r"\s+")
 
+# Who makes a model family (by the start of its name): the maker's own listing ranks above
+# the resellers' (openrouter/anthropic/..., bedrock/..., vertex_ai/...).
+_MAKERS: dict[str, tuple[str, ...]] = {
+    "anthropic": ("claude",), "openai": ("gpt-", "o1", "o3", "o4", "chatgpt", "codex"),
+    "gemini": ("gemini", "gemma"), "deepseek": ("deepseek",), "xai": ("grok",),
+    "mistral": ("mistral", "codestral", "devstral", "magistral", "ministral", "pixtral"),
+    "cohere_chat": ("command",), "dashscope": ("qwen",), "moonshot": ("kimi",),
+    "zai": ("glm",), "meta_llama": ("llama",),
+}
+
 
 @dataclass(frozen=True)
 class Model:
@@ -158,9 +169,11 @@ class Model:
     supports_reasoning: bool | None = None
     key: str | None = None  # the catalog's key; None when the model is not in the catalog
     deprecation_date: str | None = None
-    # Precomputed for search: the lower-cased id and where the name starts in it.
+    # Precomputed for search: the lower-cased id, where the name starts in it, and whether
+    # the provider is the model's maker.
     search_key: str = field(init=False, repr=False, compare=False)
     name_start: int = field(init=False, repr=False, compare=False)
+    own: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         low = self.id.lower()
@@ -168,6 +181,9 @@ class Model:
             low = "".join(c if len(c.lower()) != 1 else c.lower() for c in self.id)
         object.__setattr__(self, "search_key", low)
         object.__setattr__(self, "name_start", self.id.find("/") + 1)
+        starts = _MAKERS.get(self.provider)
+        object.__setattr__(self, "own", bool(starts) and low.startswith(  # type: ignore[arg-type]
+            starts, self.name_start))
 
     @property
     def name(self) -> str:
@@ -493,22 +509,31 @@ def close_matches(model_id: str, n: int = 5) -> list[str]:
 
 
 # -------------------------------------------------------------------------- display
-def _usd(value: float) -> str:
+def plural(n: int, noun: str) -> str:
+    """``1 model``, ``2 models``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def usd(value: float) -> str:
+    """A price as people write one: $3, $2.50, $0.15; below ten cents two significant
+    digits ($0.075, $0.000002)."""
     if value == 0:
         return "$0"
-    if abs(value - round(value, 2)) < 1e-9 or value >= 100:
-        return f"${value:,.2f}"
-    return "$" + f"{value:.6f}".rstrip("0")
+    if value >= 0.1:
+        cents = round(value, 2)
+        return f"${cents:,.0f}" if cents == int(cents) else f"${cents:,.2f}"
+    digits = 1 - math.floor(math.log10(value))
+    return "$" + f"{value:.{digits}f}".rstrip("0")
 
 
 def price_text(model: Model) -> str:
-    """``$3.00 / $15.00 per 1M tokens (in/out)``; says so when the price is unknown."""
+    """``$3 / $15 per 1M tokens (in/out)``; says so when the price is unknown."""
     if model.input_price is None and model.output_price is None:
         return "price unknown"
     if model.input_price == 0 and model.output_price in (0, None):
         return "free (per the catalog)"
-    inp = "?" if model.input_price is None else _usd(model.input_price)
-    out = "?" if model.output_price is None else _usd(model.output_price)
+    inp = "?" if model.input_price is None else usd(model.input_price)
+    out = "?" if model.output_price is None else usd(model.output_price)
     return f"{inp} / {out} per 1M tokens (in/out)"
 
 
@@ -583,6 +608,7 @@ _BONUS_TRANSITION = 4  # letter <-> digit
 _BONUS_CONSECUTIVE = 5
 _BONUS_VERIFIED = 15
 _BONUS_RECOMMENDED = 5
+_BONUS_OWN = 8  # the maker's own listing (see _MAKERS)
 _SEPARATORS = frozenset("-_.:@ ")
 
 Match = tuple[Model, float, tuple[int, ...]]
@@ -710,10 +736,10 @@ def search(query: str, models: Sequence[Model], limit: int = 200) -> list[Match]
 
     The typed characters must appear in order (case-insensitive; spaces are ignored). Word
     starts, the start of the name or of the provider, and consecutive runs score higher;
-    verified models get a boost; ties go to the shorter rest, then to the order of
-    ``models``. An empty query returns ``models`` in their order (verified first for
-    :func:`chat_models`). Typing on (a query extending the previous one over the same
-    ``models`` object) only re-checks the previous candidates.
+    verified models and the maker's own listing get a boost; ties go to the shorter rest,
+    then to the order of ``models``. An empty query returns ``models`` in their order
+    (verified first for :func:`chat_models`). Typing on (a query extending the previous one
+    over the same ``models`` object) only re-checks the previous candidates.
     """
     q = _normalize_query(query)
     if not q:
@@ -739,6 +765,8 @@ def search(query: str, models: Sequence[Model], limit: int = 200) -> list[Match]
         total, positions = found
         if m.verified:
             total += _BONUS_VERIFIED + (_BONUS_RECOMMENDED if m.recommended else 0)
+        if m.own:
+            total += _BONUS_OWN
         scored.append((-total, len(key) - positions[-1], i, positions))
     scored.sort()
     return [(models[i], float(-neg), positions) for neg, _tail, i, positions in scored[:limit]]
@@ -954,10 +982,23 @@ def provider_choice(model: str | None, base_url: str | None = None,
     return provider
 
 
-def switch_provider(model: str | None, provider_id: str) -> str:
+def server_kind(provider_id: str | None, base_url: str | None = None) -> str | None:
+    """The kind of server a provider is (its model prefix: ``openai/`` for local servers and
+    ``openai`` with a base URL, ``litellm_proxy/``), None for a hosted provider."""
+    preset = preset_for(provider_id)
+    if preset is not None and preset.models_from == "server":
+        return preset.prefix
+    return "openai/" if provider_id == "openai" and base_url else None
+
+
+def switch_provider(model: str | None, provider_id: str, old_provider: str | None = None,
+                    base_url: str | None = None) -> str:
     """The model string after picking another provider: the same model name with the new
-    prefix when that provider has it in the catalog (or serves any name: local servers, the
-    proxy), else the prefix alone, for the user to pick a model of that provider."""
+    prefix when that provider has it in the catalog, else the prefix alone, for the user to
+    pick a model of that provider. A server that serves any name (a local server, the proxy)
+    keeps the name only when it came from the same kind of server (``old_provider``, as
+    :func:`provider_choice` gives it, by default the model's own provider; ``base_url``, the
+    current one: ``openai`` with a base URL is an OpenAI-compatible server)."""
     preset = preset_for(provider_id)
     name = (model or "").strip()
     old = provider_of(name) if name else ""
@@ -965,8 +1006,13 @@ def switch_provider(model: str | None, provider_id: str) -> str:
         name = name[len(old) + 1:]
     prefix = preset.prefix if preset is not None else f"{_prefix_for(provider_id)}/"
     new = preset.model_id(name) if preset is not None else prefix + name
-    if name and (preset is None or preset.models_from == "catalog") and find(new) is None \
-            and chat_models((preset.catalog_provider if preset else None) or provider_id):
+    if not name:
+        return new
+    kind = server_kind(provider_id)
+    if kind is not None:
+        return new if server_kind(old_provider or old, base_url) == kind else prefix
+    if find(new) is None and chat_models(
+            (preset.catalog_provider if preset else None) or provider_id):
         return prefix
     return new
 

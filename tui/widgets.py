@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -44,7 +45,7 @@ class FieldRow(Vertical):
     def compose(self) -> ComposeResult:
         f = self.field
         with Horizontal(classes="field-line"):
-            yield Label(self._label, classes="field-label")
+            yield Label(self._label, classes="field-label", markup=False)
             if f.type is bool or f.choices:
                 options = ([("true", "true"), ("false", "false")] if f.type is bool
                            else [(c, c) for c in f.choices])
@@ -69,6 +70,7 @@ class FieldRow(Vertical):
         """Change the shown value without the user typing (e.g. a preset, the same field on
         the other pane). Posts no Edited: an echo arriving after more keys were typed would
         put the older text back."""
+        self._text = text
         widget = self.query_one("#input")
         if isinstance(widget, Select):
             with widget.prevent(Select.Changed):
@@ -97,8 +99,13 @@ class FieldRow(Vertical):
     @on(Input.Changed, "#input")
     @on(Select.Changed, "#input")
     def _changed(self, event: Message) -> None:
+        """An edit, only when the text differs from what the row last showed: an input
+        mounted late reports its first value too, which may be older than the draft."""
         event.stop()
-        self.post_message(self.Edited(self, self.text))
+        text = self.text
+        if text != self._text:
+            self._text = text
+            self.post_message(self.Edited(self, text))
 
 
 class Tick(Checkbox):
@@ -122,7 +129,7 @@ class ChoiceScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self._title, classes="dialog-title")
+            yield Label(self._title, classes="dialog-title", markup=False)
             with VerticalScroll(classes="dialog-body"):
                 yield Static(self._body, markup=False)
             with Horizontal(classes="dialog-buttons"):
@@ -137,18 +144,37 @@ class ChoiceScreen(ModalScreen[str | None]):
         self.dismiss(event.button.id)
 
 
+class Results(OptionList):
+    """The picker's list: Up on its first row, or typing, goes back to the search box."""
+
+    def action_cursor_up(self) -> None:
+        if not self.highlighted:
+            self.screen.query_one("#query", Input).focus()
+            return
+        super().action_cursor_up()
+
+    def on_key(self, event: Any) -> None:
+        if event.is_printable and event.character:
+            event.stop()
+            query = self.screen.query_one("#query", Input)
+            query.focus()
+            query.insert_text_at_cursor(event.character)
+
+
 class PickerScreen(ModalScreen[str | None]):
-    """A searchable list: type to filter, Enter picks; the typed text itself can be picked."""
+    """A searchable list: type to filter; Down goes into the list, where Enter picks a row.
+    With ``allow_free_text``, Enter on the search box uses what was typed; without, it picks
+    the first match."""
 
     BINDINGS = [
         Binding("escape", "dismiss(None)", "Cancel", id="cancel"),
-        Binding("down", "cursor_down", "Next", show=False, id="next"),
-        Binding("up", "cursor_up", "Previous", show=False, id="previous"),
+        Binding("down", "into_list", "Next", show=False, id="next"),
     ]
 
     def __init__(self, title: str, items: Any, search: Any, allow_free_text: bool = True,
                  query: str = "") -> None:
-        """``items()`` gives the candidates; ``search(query, items)`` gives [(id, label)]."""
+        """``items()`` gives the candidates; ``search(query, items)`` gives [(id, label)];
+        a label is shown as plain text (never read as markup)."""
         super().__init__()
         self._title = title
         self._items = items
@@ -158,10 +184,11 @@ class PickerScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog picker"):
-            yield Label(self._title, classes="dialog-title")
-            yield Input(self._query, placeholder="type to search", id="query")
-            yield OptionList(id="results")
-            yield Static("", id="count", classes="field-note")
+            yield Label(self._title, classes="dialog-title", markup=False)
+            yield Input(self._query, placeholder="type to search", id="query",
+                        select_on_focus=False)
+            yield Results(id="results")
+            yield Static("", id="count", classes="field-note", markup=False)
 
     def on_mount(self) -> None:
         self.refresh_results(self._query)
@@ -173,27 +200,29 @@ class PickerScreen(ModalScreen[str | None]):
 
     def refresh_results(self, query: str) -> None:
         results = self._search(query, self._items())
-        options = [Option(label, id=ident) for ident, label in results]
+        options = [Option(Text(label), id=ident) for ident, label in results]
         ol = self.query_one("#results", OptionList)
         ol.set_options(options)
-        if options:
+        free = self._free and bool(query.strip())
+        # Enter on the search box uses the typed text: no row looks picked then
+        ol.highlighted = 0 if options and not free else None
+        hint = " · Enter uses what you typed, ↓ picks a row" if free else ""
+        self.query_one("#count", Static).update(f"{len(options)} shown{hint}")
+
+    def action_into_list(self) -> None:
+        ol = self.query_one("#results", OptionList)
+        if ol.option_count:  # from the search box: the first row
+            ol.focus()
             ol.highlighted = 0
-        free = " · Enter on the search box uses what you typed" if self._free and query else ""
-        self.query_one("#count", Static).update(f"{len(options)} shown{free}")
-
-    def action_cursor_down(self) -> None:
-        self.query_one("#results", OptionList).action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        self.query_one("#results", OptionList).action_cursor_up()
 
     @on(Input.Submitted, "#query")
     def _submit(self, event: Input.Submitted) -> None:
+        typed = event.value.strip()
         ol = self.query_one("#results", OptionList)
-        if ol.highlighted is not None and ol.option_count:
+        if self._free and typed:
+            self.dismiss(typed)
+        elif ol.highlighted is not None and ol.option_count:
             self.dismiss(ol.get_option_at_index(ol.highlighted).id)
-        elif self._free and event.value.strip():
-            self.dismiss(event.value.strip())
 
     @on(OptionList.OptionSelected, "#results")
     def _selected(self, event: OptionList.OptionSelected) -> None:
@@ -269,6 +298,7 @@ class KeyField(_Base):
     environ: Any
     health: KeyringHealth | None
     setup: bool | None
+    keys_typed: bool
     stored: S.Settings | None
     _stored_for: dict[str, str | None] | None
     _asked_for: dict[str, str | None] | None
@@ -388,9 +418,15 @@ class KeyField(_Base):
             self.stored, self._stored_for = stored, accounts
         self.refresh_tick()
         self.refresh_all()
+        self.call_after_refresh(self.show_focused)  # the key's note may have grown
         if self.stored is not None and (self.setup or (self.setup is None
                                                        and self.first_run())):
-            self.setup = False  # once
+            auto, self.setup = self.setup is None, False  # once
+            if auto and self.keys_typed:
+                # never pulled over a field the user is typing in
+                self.notify("No model and no key yet: the Setup wizard is in the command "
+                            "palette (ctrl+p).", title="First run", timeout=10)
+                return
             self.action_setup()
 
     def keys(self) -> dict[str, S.Value]:

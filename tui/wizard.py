@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -65,6 +66,7 @@ class SetupWizard(Screen[dict[str, Any] | None]):
             n: F.BY_NAME[n].to_text(values[n]) if values.get(n) is not None else ""
             for n in ("model", "base_url", "api_version", "custom_llm_provider",
                       *ENV_FIELDS.values())}
+        self.initial = (self.provider, dict(self.answers))  # picked again: all of it back
         self.key = ""
         self.step = "provider"
 
@@ -78,7 +80,7 @@ class SetupWizard(Screen[dict[str, Any] | None]):
         with ContentSwitcher(initial="step-provider", id="steps"):
             with Vertical(id="step-provider"):
                 yield Label("Which provider serves your model? (Enter picks)")
-                yield OptionList(*[Option(self._provider_label(p), id=p.id)
+                yield OptionList(*[Option(Text(provider_label(p)), id=p.id)
                                    for p in C.providers()], id="providers")
             with Vertical(id="step-model"):
                 yield Static("", id="model-guide", markup=False)
@@ -110,11 +112,6 @@ class SetupWizard(Screen[dict[str, Any] | None]):
             yield Button("Back", id="back")
             yield Button("Next", id="next", variant="primary")
             yield Button("Leave setup", id="cancel")
-
-    def _provider_label(self, p: C.Provider) -> str:
-        mark = "✓ " if p.verified else ("• " if p.guide else "  ")
-        count = f"  {p.model_count} models" if p.model_count else ""
-        return f"{mark}{p.name}{count}"
 
     def on_mount(self) -> None:
         ol = self.query_one("#providers", OptionList)
@@ -185,13 +182,21 @@ class SetupWizard(Screen[dict[str, Any] | None]):
             return "pick a provider"
         chosen = ol.get_option_at_index(ol.highlighted).id or self.provider
         if chosen != self.provider:
+            old_kind = C.server_kind(self.provider, self.answers["base_url"])
+            self.answers["model"] = C.switch_provider(self.answers["model"], chosen,
+                                                      self.provider, self.answers["base_url"])
             self.provider = chosen
-            self.answers["model"] = C.switch_provider(self.answers["model"], chosen)
             preset = self.preset
-            if preset is not None:
+            if chosen == self.initial[0]:
+                self.answers.update(self.initial[1])
+            elif preset is not None:
+                # The current values stay for the same kind of server; the guide's default
+                # only fills an empty field.
+                same = old_kind is not None and old_kind == C.server_kind(chosen)
                 for f in preset.fields:
                     name = ENV_FIELDS.get(f.name, f.name)
-                    self.answers[name] = f.default or ""
+                    if not (same and self.answers[name]):
+                        self.answers[name] = f.default or ""
                 self.answers["custom_llm_provider"] = preset.custom_llm_provider or ""
         return None
 
@@ -228,11 +233,12 @@ class SetupWizard(Screen[dict[str, Any] | None]):
         ol = self.query_one("#models", OptionList)
         if self._models and isinstance(self._models[0], str):
             names = [m for m in self._models if query.lower() in m.lower()]
-            ol.set_options([Option(m, id=m) for m in names])
+            ol.set_options([Option(Text(m), id=m) for m in names])  # a server's names
         else:
             found = C.search(query, self._models, limit=100)
-            ol.set_options([Option(f"{'✓ ' if m.verified else '  '}{m.id}  "
-                                   f"{C.context_text(m)}", id=m.id) for m, _s, _p in found])
+            ol.set_options([Option(Text(f"{'✓ ' if m.verified else '  '}{m.id}  "
+                                        f"{C.context_text(m)}"), id=m.id)
+                            for m, _s, _p in found])
         if ol.option_count:
             ol.highlighted = 0
         self.query_one("#model-note", Static).update(
@@ -304,7 +310,7 @@ class SetupWizard(Screen[dict[str, Any] | None]):
         self._refresh_models(self.query_one("#model-q", Input).value)
         self.query_one("#models", OptionList).focus()
         self.query_one("#model-note", Static).update(
-            f"{len(names)} model(s) served by the server · Enter picks")
+            f"{C.plural(len(names), 'model')} served by the server · Enter picks")
 
     # -- step 3: key -----------------------------------------------------------------------
     def _enter_key(self) -> None:
@@ -453,3 +459,10 @@ class SetupWizard(Screen[dict[str, Any] | None]):
 
     def _leave_save(self) -> str | None:
         return None
+
+
+def provider_label(p: C.Provider) -> str:
+    """A provider row: verified mark (or • for a guide), name, model count."""
+    mark = "✓ " if p.verified else ("• " if p.guide else "  ")
+    count = f"  {C.plural(p.model_count, 'model')}" if p.model_count else ""
+    return f"{mark}{p.name}{count}"
