@@ -325,6 +325,7 @@ async def test_typed_key_is_saved_under_the_current_endpoint_and_the_dialog_says
     async with app.run_test(size=SIZE) as pilot:
         await key_note(pilot)
         await pick_provider(pilot, "vllm")
+        await type_into(pilot, "model", "openai/served-a", pane="a", paste=True)
         await type_into(pilot, "base_url", "http://127.0.0.1:8123/v1", pane="a")
         await type_into(pilot, "api_key", LOCAL, pane="s", paste=True)
         assert note(app, "api_key", "s") == \

@@ -425,8 +425,7 @@ class SettingsApp(KeyField, App[None]):
             self.open_picker("embedding_model", "Embedding model", C.embedding_models())
             return
         values = self.draft.effective()[0]
-        preset = C.preset_for(C.provider_choice(values.get("model"), values.get("base_url"),
-                                                values.get("custom_llm_provider")))
+        preset = C.preset_for(self.provider)  # as the button shows it, a bare prefix too
         compatible = preset is None or preset.models_from == "server" or preset.prefix in (
             "openai/", "litellm_proxy/")
         if values.get("base_url") and compatible:

@@ -81,6 +81,9 @@ class Draft:
         the file hold them: the keyring is not read here (see :func:`read_keyring`) and a key
         typed in this edit is not included (see :meth:`keys`)."""
         values = self.effective()[0]
+        typed = self.texts["model"].strip()
+        if typed and self.error("model") and self.settings.values["model"].source.kind != "env":
+            values["model"] = typed  # still being typed ("openai/"): it names its provider
         out = {f.name: self.settings.values[f.name] if f.secret
                else S.Value(f, values[f.name], self.settings.values[f.name].source)
                for f in F.FIELDS}
