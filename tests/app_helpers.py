@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from rich.console import Console
 from textual import events
 from textual.keys import _character_to_key
+from textual.lazy import Lazy
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static
 
@@ -64,22 +65,34 @@ def still_cursors(app: SettingsApp) -> None:
             widget.cursor_blink = False
 
 
+WAIT = 60.0
+"""Seconds a wait for the app may take: only a real hang reaches it, never a busy machine."""
+
+
+def _busy(app: SettingsApp) -> bool:
+    """A worker runs, or a Lazy widget (the Advanced pane) is not mounted yet."""
+    return (not all(w.is_finished for w in app.workers)
+            or any(screen.query(Lazy) for screen in app.screen_stack))
+
+
 async def settle(pilot: Pilot) -> None:
-    """Wait until the app is idle: messages handled, workers (keyring check, catalog load,
-    save) finished, and what they scheduled handled too. Each pause walks every widget, so
-    no more of them than needed."""
+    """Wait until the app is idle: messages handled, the lazily mounted Advanced pane in place,
+    workers (keyring check, catalog load, save) finished, and what they scheduled handled too.
+    Each pause walks every widget, so no more of them than needed."""
     app = pilot.app
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT
     await pilot.pause()
-    for _ in range(10):
-        if all(w.is_finished for w in app.workers):
-            return
+    while _busy(app):
+        if loop.time() > deadline:
+            raise AssertionError(f"workers or lazy widgets still pending after {WAIT:g} s")
         await app.workers.wait_for_complete()
         await pilot.pause()
-    raise AssertionError("workers still running after 10 rounds")
+    await pilot.pause()  # what the last of them scheduled (the Advanced pane's refresh)
 
 
 async def wait_until(pilot: Pilot, check: Callable[[], bool], what: str,
-                     timeout: float = 5.0) -> None:
+                     timeout: float = WAIT) -> None:
     """Pause until ``check()`` is true (e.g. a screen was pushed); fail after ``timeout``."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
