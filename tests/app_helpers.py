@@ -28,6 +28,8 @@ from tui.secrets import SecretStore
 from tui.widgets import FieldRow
 
 SIZE = (80, 24)
+WAIT = 60.0
+"""Seconds a wait for the app may take: only a real hang reaches it, never a busy machine."""
 
 _T = TypeVar("_T")
 
@@ -51,8 +53,10 @@ def template_copy(directory: Path, name: str = "config.toml") -> Path:
 
 def make_app(path: Path, group: str | None = None,
              environ: Mapping[str, str] | None = None) -> SettingsApp:
-    """The real app on ``path``, with its own SecretStore and environment; no animations."""
-    app = SettingsApp(path, group=group, store=SecretStore(), environ=dict(environ or {}))
+    """The real app on ``path``, with its own SecretStore (waiting up to WAIT s for a busy
+    keyring) and environment; no animations."""
+    app = SettingsApp(path, group=group, store=SecretStore(timeout=WAIT),
+                      environ=dict(environ or {}))
     app.animation_level = "none"
     return app
 
@@ -63,10 +67,6 @@ def still_cursors(app: SettingsApp) -> None:
     for screen in app.screen_stack:
         for widget in screen.query(Input):
             widget.cursor_blink = False
-
-
-WAIT = 60.0
-"""Seconds a wait for the app may take: only a real hang reaches it, never a busy machine."""
 
 
 def _busy(app: SettingsApp) -> bool:
