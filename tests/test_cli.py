@@ -323,7 +323,7 @@ def test_prompted_key_is_not_echoed(keyring_session: dict[str, str], template: P
         os.execve(str(BIN), [str(BIN), "--config", str(template), "set", "api_key"], env)
     seen = b""
 
-    def read_until(marker: bytes, timeout: float = 15) -> None:
+    def read_until(marker: bytes, timeout: float = 120) -> None:
         nonlocal seen
         import time
 
