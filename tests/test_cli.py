@@ -35,7 +35,7 @@ def run(keyring_session: dict[str, str], tmp_path: Path) -> Run:
     def _run(*args: str, input: str | None = None, env: dict[str, str] | None = None,
              check_canary: bool = True) -> subprocess.CompletedProcess:
         proc = subprocess.run([str(BIN), *args], input=input, capture_output=True, text=True,
-                              env={**base, **(env or {})}, cwd=tmp_path, timeout=30)
+                              env={**base, **(env or {})}, cwd=tmp_path, timeout=120)
         if check_canary:
             assert CANARY not in proc.stdout and CANARY not in proc.stderr
         assert "Traceback" not in proc.stderr
@@ -61,7 +61,7 @@ def keyring_get(env: dict[str, str], account: str) -> str | None:
     code = ("import keyring,sys; v=keyring.get_password('llm-settings', sys.argv[1]);"
             "print('none' if v is None else ('canary' if v == sys.argv[2] else 'other'))")
     out = subprocess.run([sys.executable, "-c", code, account, CANARY], capture_output=True,
-                         text=True, env={**os.environ, **env}, timeout=30, check=True)
+                         text=True, env={**os.environ, **env}, timeout=120, check=True)
     return out.stdout.strip()
 
 
