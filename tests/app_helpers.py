@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from rich.console import Console
 from textual import events
 from textual.keys import _character_to_key
+from textual.lazy import Lazy
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static
 
@@ -27,6 +28,8 @@ from tui.secrets import SecretStore
 from tui.widgets import FieldRow
 
 SIZE = (80, 24)
+WAIT = 60.0
+"""Seconds a wait for the app may take: only a real hang reaches it, never a busy machine."""
 
 _T = TypeVar("_T")
 
@@ -50,8 +53,10 @@ def template_copy(directory: Path, name: str = "config.toml") -> Path:
 
 def make_app(path: Path, group: str | None = None,
              environ: Mapping[str, str] | None = None) -> SettingsApp:
-    """The real app on ``path``, with its own SecretStore and environment; no animations."""
-    app = SettingsApp(path, group=group, store=SecretStore(), environ=dict(environ or {}))
+    """The real app on ``path``, with its own SecretStore (waiting up to WAIT s for a busy
+    keyring) and environment; no animations."""
+    app = SettingsApp(path, group=group, store=SecretStore(timeout=WAIT),
+                      environ=dict(environ or {}))
     app.animation_level = "none"
     return app
 
@@ -64,25 +69,30 @@ def still_cursors(app: SettingsApp) -> None:
             widget.cursor_blink = False
 
 
+def _busy(app: SettingsApp) -> bool:
+    """A worker runs, or a Lazy widget (the Advanced pane) is not mounted yet."""
+    return (not all(w.is_finished for w in app.workers)
+            or any(screen.query(Lazy) for screen in app.screen_stack))
+
+
 async def settle(pilot: Pilot) -> None:
-    """Wait until the app is idle: messages handled, workers (keyring check, catalog load,
-    save) finished, and what they scheduled handled too. Each pause walks every widget, so
-    no more of them than needed."""
+    """Wait until the app is idle: messages handled, the lazily mounted Advanced pane in place,
+    workers (keyring check, catalog load, save) finished, and what they scheduled handled too.
+    Each pause walks every widget, so no more of them than needed."""
     app = pilot.app
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT
     await pilot.pause()
-    if app.query("Lazy"):  # the Advanced pane, mounted after the first refresh
-        await wait_until(pilot, lambda: not app.query("Lazy"), "the Advanced pane")
-        await pilot.pause()
-    for _ in range(10):
-        if all(w.is_finished for w in app.workers):
-            return
+    while _busy(app):
+        if loop.time() > deadline:
+            raise AssertionError(f"workers or lazy widgets still pending after {WAIT:g} s")
         await app.workers.wait_for_complete()
         await pilot.pause()
-    raise AssertionError("workers still running after 10 rounds")
+    await pilot.pause()  # what the last of them scheduled (the Advanced pane's refresh)
 
 
 async def wait_until(pilot: Pilot, check: Callable[[], bool], what: str,
-                     timeout: float = 5.0) -> None:
+                     timeout: float = WAIT) -> None:
     """Pause until ``check()`` is true (e.g. a screen was pushed); fail after ``timeout``."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

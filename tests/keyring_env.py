@@ -90,7 +90,11 @@ class KeyringSession:
         self.stop()
 
 
-def start_keyring_session(password: str = PASSWORD, timeout: float = 10.0,
+WAIT = 60.0
+"""Seconds a wait for the daemons may take: only a real hang reaches it, never a busy machine."""
+
+
+def start_keyring_session(password: str = PASSWORD, timeout: float = 30.0,
                           attempts: int = 3) -> KeyringSession:
     """Start dbus-daemon and an unlocked gnome-keyring-daemon; wait until they answer.
 
@@ -167,14 +171,15 @@ def _connect(address: str) -> Iterator[DBusConnection]:
 
 
 def _call(conn: DBusConnection, path: str, iface: str, method: str, sig: str = "",
-          args: tuple[Any, ...] = (), bus_name: str = _SS_NAME) -> tuple[Any, ...]:
+          args: tuple[Any, ...] = (), bus_name: str = _SS_NAME,
+          timeout: float = WAIT) -> tuple[Any, ...]:
     """Call a D-Bus method and return its reply body (raises on an error reply)."""
     from jeepney import DBusAddress, new_method_call
     from jeepney.wrappers import unwrap_msg
 
     msg = new_method_call(DBusAddress(path, bus_name=bus_name, interface=iface), method, sig,
                           args)
-    return unwrap_msg(conn.send_and_get_reply(msg, timeout=2))
+    return unwrap_msg(conn.send_and_get_reply(msg, timeout=timeout))
 
 
 def _get_prop(conn: DBusConnection, path: str, iface: str, name: str) -> Any:
@@ -195,7 +200,7 @@ def _wait_for_secret_service(address: str, daemon: subprocess.Popen[bytes],
         try:
             with _connect(address) as conn:
                 (path,) = _call(conn, _SS_PATH, "org.freedesktop.Secret.Service", "ReadAlias",
-                                "s", ("default",))
+                                "s", ("default",), timeout=5)
                 if path != "/" and not _get_prop(conn, path, "org.freedesktop.Secret.Collection",
                                                  "Locked"):
                     return
@@ -212,7 +217,7 @@ def lock_default_collection(env: dict[str, str]) -> None:
     Returns once the collection the "default" alias names reads as locked: under load the
     daemon can answer Lock before that, or move the alias to a collection it creates late.
     """
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + WAIT
     with _connect(env["DBUS_SESSION_BUS_ADDRESS"]) as conn:
         while True:
             (path,) = _call(conn, _SS_PATH, "org.freedesktop.Secret.Service", "ReadAlias", "s",

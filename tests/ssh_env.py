@@ -30,6 +30,11 @@ PROGRAMS = (SSHD, "ssh", "ssh-keygen", "tmux")
 PACKAGES = "openssh-server openssh-client tmux"  # apt names
 
 
+WAIT = 90.0
+"""Seconds a wait for the screen, a login or an exit may take: only a real hang reaches it.
+A start of sshd + ssh + the app on a busy 2-core machine takes up to ~30 s."""
+
+
 class SshEnvError(RuntimeError):
     """sshd or tmux could not be started, or the screen never showed what was awaited."""
 
@@ -70,7 +75,7 @@ class SshServer:
         return ["ssh", "-F", "/dev/null", "-tt", "-p", str(self.port), "-i", str(self.key),
                 "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
                 "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5",
+                "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=30",
                 f"{self.user}@127.0.0.1", *command]
 
     def processes(self) -> str:
@@ -100,7 +105,7 @@ class SshServer:
                 self.proc.wait(timeout=3)
 
 
-def start_sshd(root: Path, timeout: float = 10.0) -> SshServer:
+def start_sshd(root: Path, timeout: float = WAIT) -> SshServer:
     """Keys, config and sshd in ``root``; returns once sshd accepts a login."""
     for p in missing_programs():
         raise SshEnvError(f"{p} not installed (apt-get install {PACKAGES})")
@@ -194,7 +199,7 @@ class Tmux:
 
     def cmd(self, *args: str, check: bool = True) -> str:
         done = subprocess.run(["tmux", "-u", "-S", str(self.socket), "-f", str(self.conf), *args],
-                              capture_output=True, text=True, env=_clean_env(), timeout=10,
+                              capture_output=True, text=True, env=_clean_env(), timeout=WAIT,
                               stdin=subprocess.DEVNULL)
         if check and done.returncode != 0:
             raise SshEnvError(f"tmux {args[0]} failed: {done.stderr.strip()}")
@@ -222,6 +227,16 @@ class Tmux:
         for key in keys:
             self.cmd("send-keys", "-t", "t", key)
 
+    def click(self, x: int, y: int) -> None:
+        """A left click on column x, row y (0-based), as an xterm SGR mouse report."""
+        report = f"\x1b[<0;{x + 1};{y + 1}"
+        self.cmd("send-keys", "-t", "t", "-l", "--", f"{report}M{report}m")
+
+    def cursor(self) -> tuple[int, int]:
+        """The terminal cursor (x, y): Textual puts it in the focused Input."""
+        x, y = self.cmd("display-message", "-p", "-t", "t", "#{cursor_x} #{cursor_y}").split()
+        return int(x), int(y)
+
     def type(self, text: str) -> None:
         """Literal text, as typed."""
         self.cmd("send-keys", "-t", "t", "-l", "--", text)
@@ -234,8 +249,8 @@ class Tmux:
             return None
         return int(text) if text.endswith("\n") else None  # a complete line: written
 
-    def wait_for(self, check: Callable[[str], bool], what: str, timeout: float = 20.0,
-                 interval: float = 0.1) -> str:
+    def wait_for(self, check: Callable[[str], bool], what: str, timeout: float = WAIT,
+                 interval: float = 0.05) -> str:
         """Poll the screen until ``check(screen)``; on timeout raise with the last screen."""
         deadline = time.monotonic() + timeout
         text = ""
@@ -248,7 +263,7 @@ class Tmux:
                                   f"screen:\n{text}")
             time.sleep(interval)
 
-    def wait_exit(self, timeout: float = 10.0) -> int:
+    def wait_exit(self, timeout: float = WAIT) -> int:
         """Wait until argv exits; its exit status."""
         deadline = time.monotonic() + timeout
         while True:

@@ -77,7 +77,7 @@ def keyring_get(env: dict[str, str], account: str) -> str | None:
     code = "import keyring, sys; v = keyring.get_password(sys.argv[1], sys.argv[2]); " \
         "print('<none>' if v is None else v)"
     out = subprocess.run([sys.executable, "-c", code, "llm-settings", account], env=env,
-                         capture_output=True, text=True, timeout=30, check=True).stdout.strip()
+                         capture_output=True, text=True, timeout=120, check=True).stdout.strip()
     return None if out == "<none>" else out
 
 

@@ -33,7 +33,7 @@ def run(keyring_session: dict[str, str], tmp_path: Path) -> Run:
     base = _clean_env({**os.environ, **keyring_session})
 
     def _run(*args: str, input: str | None = None, env: dict[str, str] | None = None,
-             check_canary: bool = True, timeout: float = 30) -> subprocess.CompletedProcess:
+             check_canary: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
         proc = subprocess.run([str(BIN), *args], input=input, capture_output=True, text=True,
                               env={**base, **(env or {})}, cwd=tmp_path, timeout=timeout)
         if check_canary:
@@ -61,7 +61,7 @@ def keyring_get(env: dict[str, str], account: str) -> str | None:
     code = ("import keyring,sys; v=keyring.get_password('llm-settings', sys.argv[1]);"
             "print('none' if v is None else ('canary' if v == sys.argv[2] else 'other'))")
     out = subprocess.run([sys.executable, "-c", code, account, CANARY], capture_output=True,
-                         text=True, env={**os.environ, **env}, timeout=30, check=True)
+                         text=True, env={**os.environ, **env}, timeout=120, check=True)
     return out.stdout.strip()
 
 
@@ -326,7 +326,7 @@ def test_prompted_key_is_not_echoed(keyring_session: dict[str, str], template: P
         os.execve(str(BIN), [str(BIN), "--config", str(template), "set", "api_key"], env)
     seen = b""
 
-    def read_until(marker: bytes, timeout: float = 15) -> None:
+    def read_until(marker: bytes, timeout: float = 120) -> None:
         nonlocal seen
         import time
 

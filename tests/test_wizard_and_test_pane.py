@@ -31,12 +31,15 @@ def drive(app: SettingsApp, steps: Callable[[Any], Awaitable[None]],
     asyncio.run(main())
 
 
-async def until(pilot: Any, check: Callable[[], bool], timeout: float = 10.0) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if check():
-            return
+async def until(pilot: Any, check: Callable[[], bool], timeout: float = 180.0) -> None:
+    """Pause until ``check()``; the limit is reached only by a real hang, not a busy machine
+    (the Test pane's first run imports LiteLLM: ~2 s idle, over a minute on a loaded 2 cores)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not check():
+        if loop.time() > deadline:
+            raise AssertionError("timed out waiting for the screen")
         await pilot.pause(0.05)
-    raise AssertionError("timed out waiting for the screen")
 
 
 async def pick(pilot: Any, ol: OptionList, ident: str) -> None:
@@ -127,9 +130,9 @@ def test_wizard_catalog_provider_key_to_keyring(tmp_path: Path,
         await pilot.press("enter")
         await until(pilot, lambda: wiz.step == "model")
         await pilot.press(*"o4mini")
-        await pilot.pause(0.2)
         models = wiz.query_one("#models", OptionList)
-        assert models.get_option_at_index(0).id == "openai/o4-mini"
+        await until(pilot, lambda: models.option_count > 0
+                    and models.get_option_at_index(0).id == "openai/o4-mini")
         await pilot.press("enter")
         await until(pilot, lambda: wiz.step == "key")
         wiz.query_one("#key").value = CANARY
