@@ -377,14 +377,14 @@ OTHER_KEY = "sk-other-stored-key-0000000001"  # already in the keyring: must sur
 def keyring_set(env: dict[str, str], account: str, secret: str) -> None:
     code = "import keyring,sys; keyring.set_password('llm-settings', sys.argv[1], sys.argv[2])"
     subprocess.run([sys.executable, "-c", code, account, secret], env={**os.environ, **env},
-                   timeout=30, check=True)
+                   timeout=120, check=True)
 
 
 def keyring_value(env: dict[str, str], account: str) -> str | None:
     code = ("import keyring,sys; v=keyring.get_password('llm-settings', sys.argv[1]);"
             "print('' if v is None else v)")
     out = subprocess.run([sys.executable, "-c", code, account], capture_output=True, text=True,
-                         env={**os.environ, **env}, timeout=30, check=True)
+                         env={**os.environ, **env}, timeout=120, check=True)
     return out.stdout.strip() or None
 
 
@@ -477,12 +477,12 @@ def test_no_dbus_is_unknown_not_absent(run: Run, real_keyring: dict[str, str],
     env = {k: v for k, v in {**os.environ, **real_keyring}.items()
            if k != "DBUS_SESSION_BUS_ADDRESS" and not k.startswith("LLM_")}
     proc = subprocess.run([str(BIN), "--config", str(cfg), "get", "api_key"], env=env,
-                          capture_output=True, text=True, timeout=30)
+                          capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and "DBUS_SESSION_BUS_ADDRESS is unset" in proc.stdout
     for args in (("exec", "--", sys.executable, "-c", PRINT_KEY), ("export", "--with-secrets"),
                  ("unset", "api_key")):
         p = subprocess.run([str(BIN), "--config", str(cfg), *args], env=env,
-                           capture_output=True, text=True, timeout=30)
+                           capture_output=True, text=True, timeout=120)
         assert p.returncode == 1 and "could not read the keyring" in p.stderr, args
         assert CANARY not in p.stdout + p.stderr and "was not stored" not in p.stderr
     assert keyring_get(real_keyring, "openai@127.0.0.1:9") == "canary"  # still there
@@ -532,7 +532,7 @@ def test_readme_docker_line_gives_docker_plain_flags(run: Run, keyring_session: 
     env = {**_clean_env({**os.environ, **keyring_session}),
            "PATH": f"{bin_dir}:{BIN.parent}:{os.environ['PATH']}"}
     p = subprocess.run(["bash", "-c", line], env=env, cwd=tmp_path, capture_output=True,
-                       text=True, timeout=30)
+                       text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     argv = json.loads(record.read_text())
     assert argv[0] == "run" and argv[-3:] == ["-e", "LLM_API_KEY", "..."]
