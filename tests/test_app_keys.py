@@ -57,7 +57,7 @@ async def run_test_and_wait(pilot: Pilot) -> str:
     await pilot.press("f6")
     await wait_until(pilot, lambda: bool(app.query("#test-panel"))
                      and not app.query_one("#test-panel", LiveTestPanel).running
-                     and test_status(app)[:1] in "✓✗", "the live test to end", timeout=30)
+                     and test_status(app)[:1] in "✓✗", "the live test to end", timeout=180)
     return test_status(app)
 
 
@@ -291,7 +291,7 @@ async def test_wizard_switch_to_local_server_never_sends_the_other_providers_key
             panel = wiz.query_one("#wizard-test", LiveTestPanel)
             await wait_until(pilot, lambda: not panel.running and str(
                 panel.query_one("#test-status", Static).render())[:1] in "✓✗", "the test",
-                timeout=30)
+                timeout=180)
             in_wizard = str(panel.query_one("#test-status", Static).render())
             await pilot.press("ctrl+n")
             await wait_until(pilot, lambda: wiz.step == "save", "the save step")

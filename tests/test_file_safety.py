@@ -24,7 +24,7 @@ BIN = Path(sys.executable).parent / "llm-settings"
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def cli(*args: str, timeout: float = 60, home: Path | None = None
+def cli(*args: str, timeout: float = 120, home: Path | None = None
         ) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
     if home is not None:
@@ -116,7 +116,7 @@ def test_a_save_lost_to_a_writer_without_the_lock_is_not_reported(
 @pytest.mark.skipif(not Path("/dev/null").exists(), reason="needs /dev/null")
 def test_devices_are_refused_and_never_replaced(tmp_path: Path) -> None:
     for dev in ("/dev/null", "/dev/zero"):
-        p = cli("--config", dev, "set", "model", "x/y", timeout=30)
+        p = cli("--config", dev, "set", "model", "x/y", timeout=60)
         assert p.returncode == 1 and "not a regular file" in p.stderr, p.stderr
         assert stat.S_ISCHR(os.stat(dev).st_mode)
     link = tmp_path / "config.toml"
@@ -128,7 +128,7 @@ def test_devices_are_refused_and_never_replaced(tmp_path: Path) -> None:
 def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
     fifo = tmp_path / "config.toml"
     os.mkfifo(fifo)
-    p = cli("--config", str(fifo), "show", timeout=30)
+    p = cli("--config", str(fifo), "show", timeout=60)
     assert p.returncode == 1 and "not a regular file" in p.stderr and "FIFO" in p.stderr
     assert stat.S_ISFIFO(fifo.stat().st_mode)
 
