@@ -33,7 +33,19 @@ def test_env_names_and_panes() -> None:
     settings_pane = [f.name for f in F.FIELDS if f.pane == F.SETTINGS]
     assert settings_pane == ["model", "api_key"]
     assert all(f.group in F.GROUPS for f in F.FIELDS)
-    assert set(F.SECRET_FIELDS) == {"api_key", "aws_access_key_id", "aws_secret_access_key"}
+    assert set(F.SECRET_FIELDS) == {"api_key", "aws_access_key_id", "aws_secret_access_key",
+                                    "search_api_key"}
+
+
+def test_whole_config_fields_use_openhands_env_names() -> None:
+    """OpenHands' load_from_env: [core] fields bare, [security] with SECURITY_."""
+    env = {f.name: f.env for f in F.FIELDS if f.shared and f.exportable}
+    assert env == {"max_budget_per_task": "MAX_BUDGET_PER_TASK",
+                   "search_api_key": "SEARCH_API_KEY", "default_agent": "DEFAULT_AGENT",
+                   "enable_default_condenser": "ENABLE_DEFAULT_CONDENSER",
+                   "confirmation_mode": "SECURITY_CONFIRMATION_MODE",
+                   "security_analyzer": "SECURITY_SECURITY_ANALYZER"}
+    assert not F.BY_NAME["condenser_max_size"].exportable
 
 
 def test_documented_retry_defaults() -> None:

@@ -145,7 +145,8 @@ def show(obj: Ctx, as_json: bool) -> None:
         rows.append({"field": f.name, "value": None if v.unread else shown, "source": source,
                      "env": f.env, "overridden": v.overridden,
                      "overrides": str(v.below.source) if v.overridden and v.below else None,
-                     "problem": v.unread or v.problem or v.env_problem})
+                     "problem": v.unread or v.problem or v.env_problem,
+                     "scope": "whole config" if f.shared else S.group_label(s.group)})
     if as_json:
         out = {"config": str(s.path), "exists": obj.cfg.exists, "group": S.group_label(s.group),
                "provider": s.provider, "keyring": _keyring_json(s), "fields": rows}
@@ -165,10 +166,15 @@ def show(obj: Ctx, as_json: bool) -> None:
             text = "(unknown)"
         elif f.secret and s.values[f.name].source.kind == "default":
             source = "not set"
+        if f.shared:
+            source += f" ({WHOLE} {S.table_label(S.table_of(s.group, f))})"
         line = f"{f.name:<{width}}  {text:<28} {source}"
         if row["problem"]:
             line += f"  ! {row['problem']}"
         click.echo(line.rstrip())
+
+
+WHOLE = "whole config:"
 
 
 def _keyring_line(s: S.Settings) -> str:
@@ -229,11 +235,14 @@ def set_(obj: Ctx, field: str, value: str | None, insecure_storage: bool) -> Non
     where = S.table_label(S.table_of(obj.group, f))
     click.echo(f"{f.name} = {f.to_text(parsed)} in {where} of {obj.path}"
                + ("" if changed else " (unchanged)"), err=True)
+    if f.shared and obj.group:
+        click.echo(f"note: {f.name} is not per group: it applies to the whole OpenHands "
+                   f"config, not only {S.group_label(obj.group)}", err=True)
     for (_tbl, name), val in edits.items():
-        if name != f.name:
+        if name != f.name and name in F.BY_NAME and f.section == "llm":
             click.echo(f"  also pinned {name} = {F.BY_NAME[name].to_text(val)}", err=True)
     s = obj.settings(secrets=False)
-    _warn_overrides(s, [name for (_t, name) in edits])
+    _warn_overrides(s, [name for (_t, name) in edits if name in s.values])
     for _name, reason in S.cross_problems({n: v.value for n, v in s.values.items()}):
         click.echo(f"warning: {reason}", err=True)
 
@@ -263,7 +272,7 @@ def _read_secret(f: F.Field, value: str | None) -> str:
 
 
 def _set_secret(obj: Ctx, f: F.Field, value: str | None, insecure: bool) -> None:
-    problem = None if insecure else obj.missing_group()
+    problem = None if insecure or f.shared else obj.missing_group()
     if problem:  # a keyring entry does not create the group: its account would be [llm]'s
         fail(f"{problem}: set its model first (llm-settings --llm {obj.group} set model ...)")
     secret = _read_secret(f, value)
@@ -271,7 +280,8 @@ def _set_secret(obj: Ctx, f: F.Field, value: str | None, insecure: bool) -> None
     if insecure:
         obj.save(S.secret_edit(obj.group, f.name, secret), private=True)
         click.echo(
-            f"WARNING: {f.name} stored in PLAINTEXT in {obj.path} ({S.group_label(obj.group)}), "
+            f"WARNING: {f.name} stored in PLAINTEXT in {obj.path} "
+            f"({S.table_label(S.table_of(obj.group, f))}), "
             "file mode 0600. Anyone who can read this file can use the key. "
             "Prefer the keyring: llm-settings migrate-keys.", err=True)
         return
@@ -306,7 +316,8 @@ def unset(obj: Ctx, field: str) -> None:
         in_file = f.name in own
         if in_file:
             obj.save(S.secret_edit(obj.group, f.name, None))
-            click.echo(f"{f.name} removed from {S.group_label(obj.group)} of {obj.path}",
+            click.echo(f"{f.name} removed from {S.table_label(S.table_of(obj.group, f))} of "
+                       f"{obj.path}",
                        err=True)
         where = f"{obj.store.service}/{acct}"
         health = obj.store.health()
@@ -343,9 +354,11 @@ def migrate_keys(obj: Ctx, replace: bool) -> None:
     moves: list[tuple[str | None, str, str, str, bool]] = []  # group, field, acct, key, write
     conflicts: list[str] = []
     for group in [None, *S.group_names(obj.cfg)]:
-        own = obj.cfg.table(*(("llm", group) if group else ("llm",))) or {}
         s = S.load(obj.cfg, group, environ={})
         for name in F.SECRET_FIELDS:
+            if group and F.BY_NAME[name].shared:
+                continue  # [core] is read once, with [llm]
+            own = obj.cfg.table(*S.table_of(group, F.BY_NAME[name])) or {}
             secret = own.get(name)
             if not isinstance(secret, str) or not secret:
                 continue
@@ -383,8 +396,9 @@ def migrate_keys(obj: Ctx, replace: bool) -> None:
             fail(str(e))
         edits.update(S.secret_edit(group, name, None))
         where = f"{obj.store.service}/{acct}"
-        click.echo(f"moved {name} of {S.group_label(group)} to the keyring ({where})" if write
-                   else f"removed {name} of {S.group_label(group)} from the file: the keyring "
+        of = S.table_label(S.table_of(group, F.BY_NAME[name]))
+        click.echo(f"moved {name} of {of} to the keyring ({where})" if write
+                   else f"removed {name} of {of} from the file: the keyring "
                    f"already holds it ({where})", err=True)
     if not edits:
         click.echo(f"no plaintext secret in {obj.path}", err=True)

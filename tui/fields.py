@@ -33,11 +33,19 @@ GROUPS = (
     "Logging",
     "Routing",
     "Environment-only",
+    "OpenHands",
 )
 
 # Retry defaults shown to users are the documented ones; OpenHands releases disagree on their
 # built-in values, so whatever writes one retry setting writes all four.
 RETRY_FIELDS = ("num_retries", "retry_min_wait", "retry_max_wait", "retry_multiplier")
+
+# OpenHands' load_from_env names a field's variable after its section: [llm] -> LLM_X,
+# [security] -> SECURITY_X, [core] -> X.
+SECTION_ENV_PREFIX = {"llm": "LLM_", "security": "SECURITY_"}
+SECTIONS = ("llm", "core", "security", "condenser")
+AGENTS = ("CodeActAgent", "BrowsingAgent", "ReadOnlyAgent", "LocAgent", "VisualBrowsingAgent")
+CONDENSER_MIN = 20  # OpenHands accepts 2; its own settings screen asks for at least 20
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
@@ -69,7 +77,8 @@ class Field:
     pane: str = ADVANCED
     secret: bool = False
     env_only: bool = False  # never written into [llm]; applied through export/exec
-    section: str = "llm"  # the config.toml table family: "llm", or "core" for the budget
+    section: str = "llm"  # the config.toml table: "llm" (per group), or "core", "security",
+    # "condenser", which apply to the whole OpenHands config, whatever the group
     env_name: str | None = None  # a provider SDK's own variable, for env-only fields
     exportable: bool = True  # OpenHands can read it from an env var
     minimum: float | None = None
@@ -83,7 +92,12 @@ class Field:
         """The environment variable OpenHands (or the provider's SDK) reads for this field."""
         if self.env_name:
             return self.env_name
-        return ("LLM_" if self.section == "llm" else "") + self.name.upper()
+        return SECTION_ENV_PREFIX.get(self.section, "") + self.name.upper()
+
+    @property
+    def shared(self) -> bool:
+        """True for a field outside [llm]: one value for the whole OpenHands config."""
+        return self.section != "llm"
 
     @property
     def title(self) -> str:
@@ -502,6 +516,23 @@ FIELDS: tuple[Field, ...] = (
        "This group is the secondary model of model routing.", "Routing"),
     _f("correct_num", int, 5, "Editor corrections",
        "Attempts of the LLM draft editor to fix an edit.", "Routing", minimum=0),
+    # Not per group: one value in [core], [security] or [condenser] for the whole config.
+    _f("search_api_key", str, None, "Search API Key",
+       "Tavily key for web search (tvly-...); kept in the OS keyring, in [core] only with "
+       "--insecure-storage.", "OpenHands", secret=True, section="core"),
+    _f("default_agent", str, "CodeActAgent", "Agent", "The agent OpenHands runs.",
+       "OpenHands", section="core", choices=AGENTS),
+    _f("enable_default_condenser", bool, True, "Enable memory condensation",
+       "Summarize old history when the conversation grows.", "OpenHands", section="core"),
+    _f("condenser_max_size", int, None, "Memory condenser max history size",
+       f"Events kept before the history is summarized, written as an llm [condenser] "
+       f"(at least {CONDENSER_MIN}, as in OpenHands' own settings screen).", "OpenHands",
+       section="condenser", exportable=False, minimum=CONDENSER_MIN, maximum=2**31),
+    _f("confirmation_mode", bool, False, "Enable confirmation mode",
+       "Ask before running each action.", "OpenHands", section="security"),
+    _f("security_analyzer", str, None, "Security analyzer",
+       "Rates the risk of actions in confirmation mode: llm or invariant (unset: none).",
+       "OpenHands", section="security", choices=("llm", "invariant")),
     # Read by OpenHands from the environment only; never written into [llm].
     _f("embedding_model", str, None, "Embedding model",
        "Embedding model (env only: LLM_EMBEDDING_MODEL).", "Environment-only", env_only=True),

@@ -139,7 +139,8 @@ _AGENT_BOOLS = ("cli_mode", "enable_browsing", "enable_llm_editor", "enable_edit
 AGENT = {**dict.fromkeys(_AGENT_BOOLS, "bool"), "llm_config": "str", "classpath": "str",
          "system_prompt_filename": "str", "disabled_microagents": "list[str]",
          "runtime": "str", "extended": "dict", "condenser": "dict", "model_routing": "dict"}
-SECURITY = {"confirmation_mode": "bool", "security_analyzer": "str"}
+# SecurityConfig's two fields are both settings of the registry.
+SECURITY = {f.name: _LLM_KIND[f.type] for f in F.FIELDS if f.section == "security"}
 SANDBOX = {
     **dict.fromkeys(("remote_runtime_api_url", "local_runtime_url", "api_key",
                      "base_container_image", "runtime_container_image", "remote_runtime_class",

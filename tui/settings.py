@@ -106,7 +106,10 @@ class Settings:
         return provider_of(self["model"], self["custom_llm_provider"])
 
     def account(self, name: str = "api_key") -> str:
-        """Keyring entry for a secret of these settings (provider, and host of a base URL)."""
+        """Keyring entry for a secret of these settings (provider, and host of a base URL);
+        a secret of the whole config (search_api_key) has one entry named after it."""
+        if F.BY_NAME[name].shared:
+            return name
         return account(self.provider, self["base_url"], name)
 
     def unread_needed(self) -> list[Value]:
@@ -141,7 +144,11 @@ def load(
 def _resolve(f: F.Field, cfg: ConfigFile, group: str | None, base: dict, own: dict | None,
              env: Mapping[str, str]) -> Value:
     v = Value(f, f.default, DEFAULT)
-    if f.section != "llm":
+    if f.section == "condenser":
+        data = cfg.table("condenser") or {}
+        if data.get("type") == "llm" and "max_size" in data:
+            v = _from_file(f, data["max_size"], Source("file", "[condenser]"), v)
+    elif f.section != "llm":
         data = cfg.table(f.section) or {}
         if f.name in data:
             v = _from_file(f, data[f.name], Source("file", table_label((f.section,))), v)
@@ -235,6 +242,8 @@ def _plan_one(cfg: ConfigFile, group: str | None, name: str, value: Any) -> Edit
         raise F.FieldError(
             f"{name}: OpenHands reads a table inside [llm] as a named group; "
             f"set it in a group instead (--llm NAME)")
+    if f.section == "condenser":
+        return _condenser_edits(cfg, group, value)
     edits: Edits = {(table_of(group, f), name): value}
     current = load(cfg, group, environ={})
     merged = {n: v.value for n, v in current.values.items()}
@@ -248,6 +257,19 @@ def _plan_one(cfg: ConfigFile, group: str | None, name: str, value: Any) -> Edit
     return edits
 
 
+def _condenser_edits(cfg: ConfigFile, group: str | None, size: int) -> Edits:
+    """An llm [condenser] keeping ``size`` events, summarizing with the group's model."""
+    data = cfg.table("condenser") or {}
+    kind = data.get("type", "noop")
+    if kind not in ("llm", "noop"):
+        raise F.FieldError(
+            f"condenser_max_size: config.toml already has a [condenser] of type {kind!r}, "
+            "which takes precedence; it is kept as it is (edit or remove it by hand)")
+    table = ("condenser",)
+    return {(table, "type"): "llm", (table, "max_size"): size,
+            (table, "llm_config"): group or "llm"}
+
+
 def plan_unset(cfg: ConfigFile, group: str | None, name: str) -> tuple[Edits, str]:
     """Edits that clear a field, and a sentence saying what the value becomes."""
     f = F.get(name)
@@ -256,6 +278,14 @@ def plan_unset(cfg: ConfigFile, group: str | None, name: str) -> tuple[Edits, st
         return ({(table_of(group, f), name): f.default},
                 f"{name} reset to the documented default {f.default} (written explicitly: "
                 f"OpenHands releases disagree on the built-in value)")
+    if f.section == "condenser":
+        data = cfg.table("condenser") or {}
+        if data.get("type", "noop") not in ("llm", "noop"):
+            raise F.FieldError(
+                f"condenser_max_size: the [condenser] of type {data.get('type', 'noop')!r} "
+                "is not one this setting wrote; it is kept as it is")
+        return ({(("condenser",), k): DELETE for k in data},
+                "[condenser] removed: OpenHands uses its default condenser")
     table = table_of(group, f)
     then = "inherits from [llm]" if group and f.section == "llm" and not f.env_only else (
         "is back to its default")
