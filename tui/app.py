@@ -154,6 +154,8 @@ class SettingsApp(KeyField, App[None]):
     def _advanced_rows(self) -> Iterable[Widget]:
         """Custom Model, Base URL, API Key, API Version, then every other field by group."""
         for group in F.GROUPS:
+            if group == F.WHOLE_CONFIG:
+                continue  # [core]/[security]/[condenser] settings: set through the CLI so far
             names = [f.name for f in F.FIELDS if f.group == group]
             if group == "Model":
                 names = list(ADVANCED_FIRST) + [n for n in names if n not in ADVANCED_FIRST]

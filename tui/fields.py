@@ -35,6 +35,7 @@ GROUPS = (
     "Environment-only",
     "OpenHands",
 )
+WHOLE_CONFIG = "OpenHands"  # the group of settings outside [llm]: one value for the whole file
 
 # Retry defaults shown to users are the documented ones; OpenHands releases disagree on their
 # built-in values, so whatever writes one retry setting writes all four.
