@@ -95,6 +95,8 @@ def test_condenser_max_size_writes_an_llm_condenser_of_the_group(
     assert run(*c, "doctor").returncode == 0
     p = run(*c, "set", "condenser_max_size", "25")  # without a group: summarizes with [llm]
     assert _cfg(template)["condenser"]["llm_config"] == "llm"
+    p = run(*c, "set", "enable_default_condenser", "false")
+    assert "does not switch off the llm [condenser]" in p.stderr  # OpenHands 0.62 still condenses
     assert run(*c, "unset", "condenser_max_size").returncode == 0
     assert _cfg(template)["condenser"] == {}
     assert run(*c, "get", "condenser_max_size").stdout.strip() == ""

@@ -243,8 +243,12 @@ def set_(obj: Ctx, field: str, value: str | None, insecure_storage: bool) -> Non
             click.echo(f"  also pinned {name} = {F.BY_NAME[name].to_text(val)}", err=True)
     s = obj.settings(secrets=False)
     _warn_overrides(s, [name for (_t, name) in edits if name in s.values])
-    for _name, reason in S.cross_problems({n: v.value for n, v in s.values.items()}):
+    values = {n: v.value for n, v in s.values.items()}
+    for _name, reason in S.cross_problems(values):
         click.echo(f"warning: {reason}", err=True)
+    note = S.condenser_note(values)
+    if note and f.name in ("enable_default_condenser", "condenser_max_size"):
+        click.echo(f"note: {note}", err=True)
 
 
 def _warn_overrides(s: S.Settings, names: list[str]) -> None:

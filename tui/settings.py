@@ -226,6 +226,16 @@ def cross_problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
+def condenser_note(values: Mapping[str, Any]) -> str | None:
+    """Why condensation goes on although it is switched off: OpenHands 0.62 reads
+    enable_default_condenser only when config.toml has no [condenser]."""
+    if values.get("enable_default_condenser") is False and values.get("condenser_max_size"):
+        return ("enable_default_condenser = false does not switch off the llm [condenser] "
+                "(condenser_max_size): OpenHands still condenses; 'unset condenser_max_size' "
+                "stops it")
+    return None
+
+
 # -- writes ------------------------------------------------------------------------------
 Edits = dict[tuple[tuple[str, ...], str], Any]
 
