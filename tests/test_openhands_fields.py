@@ -160,3 +160,15 @@ def test_insecure_search_key_goes_to_core(run: Run, template: Path) -> None:  # 
     assert p.returncode == 0 and "([core])" in p.stderr
     assert _cfg(template)["core"]["search_api_key"] == SEARCH_CANARY
     assert run(*c, "doctor").returncode == 0
+
+
+def test_doctor_warns_of_an_unknown_agent_or_analyzer_and_a_plaintext_search_key(
+        run: Run, tmp_path: Path) -> None:  # noqa: F811
+    path = tmp_path / "config.toml"
+    path.write_text(f'[core]\ndefault_agent = "CodeAgent"\nsearch_api_key = "{SEARCH_CANARY}"\n'
+                    '[llm]\nmodel = "openai/gpt-4o"\n[security]\nsecurity_analyzer = "none"\n')
+    p = run("--config", str(path), "doctor")
+    _no_canary(p)
+    assert "warning: [core]: Agent (default_agent): must be one of CodeActAgent" in p.stdout
+    assert "warning: [security]: security_analyzer: must be one of llm, invariant" in p.stdout
+    assert "[core]: search_api_key is stored in plaintext" in p.stdout

@@ -61,6 +61,7 @@ def run(path: Path, group: str | None, environ: Mapping[str, str],
         r.add("warning", f"llm-settings cannot edit this file: {e}")
         return r
     check_tables(cfg, r)
+    check_shared(cfg, r)
     check_agent_refs(cfg, r)
     if group and group not in S.group_names(cfg):
         r.add("warning", f"[llm.{group}] does not exist in {path}")
@@ -110,6 +111,25 @@ def check_tables(cfg: ConfigFile, r: Report) -> None:
     if isinstance(llm, dict) and not any(k in llm for k in F.RETRY_FIELDS):
         r.add("info", "[llm]: retry settings are not written, so they depend on the OpenHands "
                       "release; 'llm-settings set num_retries 4' pins the documented ones")
+
+
+def check_shared(cfg: ConfigFile, r: Report) -> None:
+    """[core] and [security] settings of the registry: a value out of its choices, a
+    plaintext search key."""
+    for f in F.FIELDS:
+        if f.section not in ("core", "security"):
+            continue
+        table = cfg.table(f.section)
+        if not isinstance(table, dict) or f.name not in table:
+            continue
+        plain = F.plain(table[f.name])
+        label = S.table_label((f.section,))
+        problem = None if f.type_problem(plain) else f.rule_problem(plain)
+        if problem:
+            r.add("warning", f"{label}: {problem}")
+        if f.secret and isinstance(plain, str) and plain:
+            r.add("warning", f"{label}: {f.name} is stored in plaintext in {cfg.path}; "
+                  "'llm-settings migrate-keys' moves it into the keyring")
 
 
 def check_agent_refs(cfg: ConfigFile, r: Report) -> None:
