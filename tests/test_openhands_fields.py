@@ -85,6 +85,9 @@ def test_condenser_max_size_writes_an_llm_condenser_of_the_group(
         run: Run, template: Path) -> None:  # noqa: F811
     c = ("--config", str(template))
     assert run(*c, "--llm", "cheap", "set", "model", "openai/gpt-4o-mini").returncode == 0
+    missing = run(*c, "--llm", "nope", "set", "condenser_max_size", "40")
+    assert missing.returncode != 0 and "no group [llm.nope]" in missing.stderr
+    assert _cfg(template)["condenser"] == {}
     low = run(*c, "set", "condenser_max_size", "5")
     assert low.returncode != 0 and "must be at least 20" in low.stderr
     p = run(*c, "--llm", "cheap", "set", "condenser_max_size", "40")

@@ -227,6 +227,9 @@ def set_(obj: Ctx, field: str, value: str | None, insecure_storage: bool) -> Non
     if value is None:
         raise click.UsageError(f"set {f.name} needs a VALUE")
     parsed = f.parse(value)
+    problem = obj.missing_group() if f.section == "condenser" else None
+    if problem:  # llm_config would name a group OpenHands does not have
+        fail(f"{problem}: set its model first (llm-settings --llm {obj.group} set model ...)")
     edits = S.plan_set(obj.cfg, obj.group, f.name, parsed)
     new_group = obj.missing_group() is not None
     changed = obj.save(edits)
