@@ -87,7 +87,7 @@ def test_condenser_max_size_writes_an_llm_condenser_of_the_group(
     assert run(*c, "--llm", "cheap", "set", "model", "openai/gpt-4o-mini").returncode == 0
     missing = run(*c, "--llm", "nope", "set", "condenser_max_size", "40")
     assert missing.returncode != 0 and "no group [llm.nope]" in missing.stderr
-    assert _cfg(template)["condenser"] == {}
+    assert _cfg(template)["condenser"] == {"type": "noop"}  # as in OpenHands' template
     low = run(*c, "set", "condenser_max_size", "5")
     assert low.returncode != 0 and "must be at least 20" in low.stderr
     p = run(*c, "--llm", "cheap", "set", "condenser_max_size", "40")
@@ -100,8 +100,9 @@ def test_condenser_max_size_writes_an_llm_condenser_of_the_group(
     assert _cfg(template)["condenser"]["llm_config"] == "llm"
     p = run(*c, "set", "enable_default_condenser", "false")
     assert "does not switch off the llm [condenser]" in p.stderr  # OpenHands 0.62 still condenses
-    assert run(*c, "unset", "condenser_max_size").returncode == 0
-    assert _cfg(template)["condenser"] == {}
+    p = run(*c, "unset", "condenser_max_size")
+    assert p.returncode == 0 and "back to type noop" in p.stderr
+    assert _cfg(template)["condenser"] == {"type": "noop"}
     assert run(*c, "get", "condenser_max_size").stdout.strip() == ""
 
 

@@ -294,8 +294,10 @@ def plan_unset(cfg: ConfigFile, group: str | None, name: str) -> tuple[Edits, st
             raise F.FieldError(
                 f"condenser_max_size: the [condenser] of type {data.get('type', 'noop')!r} "
                 "is not one this setting wrote; it is kept as it is")
-        return ({(("condenser",), k): DELETE for k in data},
-                "[condenser] removed: OpenHands uses its default condenser")
+        edits: Edits = {(("condenser",), k): DELETE for k in data if k != "type"}
+        edits[(("condenser",), "type")] = "noop"
+        return (edits, "[condenser] set back to type noop: OpenHands condenses nothing through "
+                "it (it reads enable_default_condenser only when there is no [condenser])")
     table = table_of(group, f)
     then = "inherits from [llm]" if group and f.section == "llm" and not f.env_only else (
         "is back to its default")
