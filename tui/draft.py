@@ -273,7 +273,7 @@ def read_keyring(target: S.Settings, store: SecretStore) -> S.Settings:
     settings resolve them (:func:`tui.settings.load`): the environment, else the keyring entry
     of the target's own account, else plaintext in the file. Slow: keyring calls."""
     try:
-        S._resolve_secrets(target, store)
+        S.resolve_secrets(target, store)
     except ValueError:  # no account for these values: no keyring entry to read
         target.keyring = store.health()
     return target

@@ -137,7 +137,7 @@ def load(
         values[f.name] = _resolve(f, cfg, group, base, own, env)
     s = Settings(cfg.path, group, values)
     if store is not None:
-        _resolve_secrets(s, store)
+        resolve_secrets(s, store)
     return s
 
 
@@ -183,7 +183,7 @@ def _from_file(f: F.Field, raw: Any, source: Source, below: Value) -> Value:
     return Value(f, value, source, below=below, problem=f.rule_problem(value))
 
 
-def _resolve_secrets(s: Settings, store: SecretStore) -> None:
+def resolve_secrets(s: Settings, store: SecretStore) -> None:
     """Secrets: env, else keyring, else plaintext in the file; unread when the keyring fails."""
     health = store.health()
     s.keyring = health
