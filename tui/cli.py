@@ -490,94 +490,10 @@ def test_(obj: Ctx, prompt: str | None, as_json: bool) -> None:
     stderr. Retries follow num_retries and the retry_* waits, like OpenHands. Exit 0 if the
     model answered, 1 if not; Ctrl-C stops at once.
     """
-    import asyncio
-    import contextlib
-    import dataclasses
-
-    from tui import live_test as L
+    from tui.cli_live import stream  # the live test engine, imported only when used
 
     obj.need_group()
-    s = obj.settings()
-    values = L.values_of(s)
-    unread = s.unread_needed()
-    err = sys.stderr
-    tty = err.isatty()
-    shown = {"status": False, "answer": ""}
-
-    def line(text: str, keep: bool = False) -> None:
-        """A status line: rewritten in place on a terminal, one line per event otherwise."""
-        if tty:
-            err.write("\r\x1b[K" + text + ("\n" if keep else ""))
-            shown["status"] = not keep
-        else:
-            err.write(text + "\n")
-        err.flush()
-
-    def clear_status() -> None:
-        if shown["status"]:
-            err.write("\r\x1b[K")
-            err.flush()
-            shown["status"] = False
-
-    def end_answer() -> None:
-        clear_status()
-        if shown["answer"] and not shown["answer"].endswith("\n"):
-            sys.stdout.write("\n")
-            sys.stdout.flush()
-            shown["answer"] += "\n"
-
-    if not as_json:
-        for v in s.values.values():
-            if v.problem or v.env_problem:
-                line(f"warning: {v.problem or v.env_problem}", keep=True)
-        for v in unread:
-            line(f"warning: testing without {v.field.name}, {v.unread}", keep=True)
-
-    def unknown_key(ev: L.Failed) -> L.Failed:
-        """A missing or rejected key when the keyring could not be read: say that instead."""
-        if not unread or ev.cause_kind not in ("missing_key", "auth"):
-            return ev
-        v = unread[0]
-        return dataclasses.replace(ev, advice=f"The {v.field.name} is unknown, {v.unread}")
-
-    async def drive() -> L.Event | None:
-        final = None
-        events = L.run(values, prompt or L.DEFAULT_PROMPT)
-        async with contextlib.aclosing(events):
-            async for ev in events:
-                if isinstance(ev, L.Failed):
-                    ev = unknown_key(ev)
-                if isinstance(ev, L.Done | L.Failed):
-                    final = ev
-                if as_json:
-                    sys.stdout.write(ev.to_json() + "\n")
-                    sys.stdout.flush()
-                elif isinstance(ev, L.Token):
-                    if not ev.reasoning:
-                        clear_status()
-                        sys.stdout.write(ev.text)
-                        sys.stdout.flush()
-                        shown["answer"] += ev.text
-                elif isinstance(ev, L.Started):
-                    line(ev.summary(), keep=True)
-                elif isinstance(ev, L.Done):
-                    end_answer()
-                    line(f"done: {ev.summary()}", keep=True)
-                elif not isinstance(ev, L.Failed):
-                    line(ev.summary())
-        return final
-
-    try:
-        final = asyncio.run(drive())
-    except KeyboardInterrupt:
-        end_answer()
-        click.echo("llm-settings: test cancelled", err=True)
-        sys.exit(130)
-    if isinstance(final, L.Failed):
-        end_answer()
-        click.echo(f"llm-settings: {final.message}", err=True)
-        click.echo(f"  {final.advice}", err=True)
-        sys.exit(1)
+    sys.exit(stream(obj.settings(), prompt, as_json))
 
 
 def _field(name: str) -> F.Field:
