@@ -69,6 +69,24 @@ CATALOG_CONFIG = """\
 model = "anthropic/demo-model"
 """
 
+WHOLE_CONFIG = """\
+# OpenHands configuration (a made-up demo: no real model, no key)
+[core]
+default_agent = "CodeActAgent"
+
+[security]
+confirmation_mode = true
+security_analyzer = "llm"
+
+[condenser]
+type = "llm"
+max_size = 120
+llm_config = "llm"
+
+[llm]
+model = "anthropic/demo-model"
+"""
+
 FIRST_RUN_CONFIG = """\
 # OpenHands configuration: no model and no key yet, so the setup wizard opens
 [core]
@@ -124,6 +142,13 @@ async def advanced_pane(app: SettingsApp, pilot: Pilot) -> None:
     app.set_focus(None)
 
 
+async def whole_config(app: SettingsApp, pilot: Pilot) -> None:
+    await pilot.press("f3")
+    await settle(pilot)
+    app.query_one("#whole-config-title").scroll_visible(top=True, animate=False)
+    app.set_focus(None)
+
+
 async def model_picker(app: SettingsApp, pilot: Pilot) -> None:
     await pilot.press("f4")
     await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen), "the model picker")
@@ -168,6 +193,7 @@ async def render_all(out: Path) -> list[Path]:
         shots = [
             await shoot(demo, "settings", out, settings_pane),
             await shoot(demo, "advanced", out, advanced_pane),
+            await shoot(WHOLE_CONFIG, "whole-config", out, whole_config),
             await shoot(CATALOG_CONFIG, "provider-picker", out, provider_picker),
             await shoot(CATALOG_CONFIG, "model-picker", out, model_picker),  # LiteLLM's list
             await shoot(demo, "save-dialog", out, save_dialog),

@@ -803,8 +803,7 @@ async def test_every_field_has_a_row_and_shared_fields_stay_in_sync(no_keyring: 
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         for f in F.FIELDS:
-            if f.group != F.WHOLE_CONFIG:  # [core]/[security]/[condenser]: CLI only so far
-                assert row(app, f.name).field is f
+            assert row(app, f.name).field is f
         for name in ("model", "api_key"):
             assert row(app, name, "s").field is F.BY_NAME[name]
         await type_into(pilot, "model", "openai/gpt-4.1", pane="s", paste=True)

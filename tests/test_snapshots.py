@@ -59,6 +59,17 @@ async def advanced(pilot: Pilot) -> None:
     await pilot.press("f3")
 
 
+async def whole_config(pilot: Pilot) -> None:
+    """The settings of the whole config (OpenHands' own Advanced rows), confirmation on."""
+    await pilot.press("f3")
+    await settle(pilot)
+    select = pilot.app.query_one("#a-confirmation_mode #input")
+    select.focus()
+    await pilot.press("enter", *"true", "enter")
+    await settle(pilot)
+    pilot.app.query_one("#a-condenser_max_size").scroll_visible(top=True, animate=False)
+
+
 async def validation_error(pilot: Pilot) -> None:
     await type_into(pilot, "num_retries", "abc")
 
@@ -104,6 +115,11 @@ def test_settings_pane(workdir: Path, snap_compare, size: tuple[int, int]) -> No
 @pytest.mark.parametrize("size", SIZES)
 def test_advanced_pane(workdir: Path, snap_compare, size: tuple[int, int]) -> None:
     assert shot(snap_compare, size, advanced)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_whole_config_rows(workdir: Path, snap_compare, size: tuple[int, int]) -> None:
+    assert shot(snap_compare, size, whole_config)
 
 
 @pytest.mark.parametrize("size", SIZES)

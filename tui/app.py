@@ -38,8 +38,10 @@ from tui.draft import Draft, read_keyring
 from tui.secrets import KeyringHealth, SecretStore, SecretStoreError
 from tui.widgets import ChoiceScreen, FieldRow, HelpScreen, KeyField, PickerScreen, Tick
 
+WHOLE_CONFIG_NOTE = ("In [core], [security] and [condenser]: one value for every [llm] group.")
 # Advanced pane: OpenHands' own order first, then every other field by group.
 ADVANCED_FIRST = ("model", "base_url", "api_key", "api_version")
+SETTINGS_PANE = ("model", "api_key", "max_budget_per_task")  # also on the Settings pane
 ADVANCED_LABELS = {"model": "Custom Model", "base_url": "Base URL", "api_key": "API Key",
                    "api_version": "API Version"}
 
@@ -127,6 +129,8 @@ class SettingsApp(KeyField, App[None]):
             return
         with TabbedContent(initial="settings", id="panes"):
             with TabPane("Settings", id="settings"), VerticalScroll(classes="pane"):
+                # What the Advanced pane holds beyond defaults: OpenHands opens on it then.
+                yield Static("", id="advanced-summary", markup=False)
                 with Horizontal(classes="field-line", id="provider-line"):
                     yield Label("LLM Provider", classes="field-label")
                     yield Button("", id="provider", compact=True,
@@ -152,14 +156,21 @@ class SettingsApp(KeyField, App[None]):
         yield Footer()
 
     def _advanced_rows(self) -> Iterable[Widget]:
-        """Custom Model, Base URL, API Key, API Version, then every other field by group."""
-        for group in F.GROUPS:
-            if group == F.WHOLE_CONFIG:
-                continue  # [core]/[security]/[condenser] settings: set through the CLI so far
+        """Custom Model, Base URL, API Key, API Version and the model's other fields; then,
+        as on OpenHands' own screen, the settings of the whole config (search key, agent,
+        condensation, confirmation, analyzer); then every other field by group."""
+        groups = ["Model", F.WHOLE_CONFIG] + [g for g in F.GROUPS
+                                              if g not in ("Model", F.WHOLE_CONFIG)]
+        for group in groups:
             names = [f.name for f in F.FIELDS if f.group == group]
             if group == "Model":
                 names = list(ADVANCED_FIRST) + [n for n in names if n not in ADVANCED_FIRST]
-            yield Label(group, classes="group-title")
+            if group == F.WHOLE_CONFIG:
+                yield Label(f"{group} · whole config, every group", classes="group-title",
+                            id="whole-config-title")
+                yield Static(WHOLE_CONFIG_NOTE, classes="field-note", markup=False)
+            else:
+                yield Label(group, classes="group-title")
             if group == "Retries":
                 yield Static("", id="schedule", classes="field-note", markup=False)
             for name in names:
@@ -191,6 +202,7 @@ class SettingsApp(KeyField, App[None]):
             self.refresh_row(row, errors)
         self.refresh_model_info()
         self.refresh_schedule()
+        self.refresh_whole_config()
 
     def refresh_title(self) -> None:
         group = S.group_label(self.group)
@@ -245,6 +257,35 @@ class SettingsApp(KeyField, App[None]):
         for widget in self.query("#schedule").results(Static):  # absent until mounted
             show(widget, f"{v['num_retries']} attempts: waits {text} (total {sum(waits):g} s)"
                  if waits else "1 attempt: no retry")
+
+    def refresh_whole_config(self) -> None:
+        """What OpenHands' screen does with these rows: the condenser size is off while
+        condensation is off (or another [condenser] type rules), the analyzer is shown only
+        with confirmation mode; and the Settings pane says what Advanced holds."""
+        assert self.draft is not None
+        values = self.draft.effective()[0]
+        kind = (self.draft.cfg.table("condenser") or {}).get("type", "noop")
+        for row in self.query(FieldRow):
+            name = row.field.name
+            if name == "condenser_max_size":
+                other = kind not in ("llm", "noop")
+                row.query_one("#input").disabled = other or not values[
+                    "enable_default_condenser"]
+                if other:
+                    row.show_note(f"config.toml has a [condenser] of type {kind!r}: it takes "
+                                  "precedence and is kept as it is (edit it in the file)")
+                elif not values["enable_default_condenser"]:
+                    row.show_note("Off while memory condensation is off.")
+            elif name == "enable_default_condenser":
+                note = S.condenser_note(values)
+                if note:
+                    row.show_note(f"⚠ {note}")
+            elif name == "security_analyzer":
+                row.display = bool(values["confirmation_mode"])
+        names = F.non_default(values, exclude=SETTINGS_PANE)
+        summary = self.query_one("#advanced-summary", Static)
+        summary.display = bool(names)
+        show(summary, f"Advanced (F3): {', '.join(names)}" if names else "")
 
     # -- editing ---------------------------------------------------------------------------
     @on(FieldRow.Edited)

@@ -16,8 +16,8 @@ from typing import Any
 
 from tui import fields as F
 from tui import settings as S
-from tui.config_file import ConfigFile
-from tui.secrets import SecretStore, SecretStoreError, account
+from tui.config_file import DELETE, ConfigFile
+from tui.secrets import SecretStore, SecretStoreError
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,7 @@ class Draft:
             if f.secret:
                 self.original[f.name] = ""
                 continue
-            own = cfg.table(*S.table_of(group, f)) or {}
-            value = own.get(f.name)
+            value = S.own_value(cfg, group, f)
             self.original[f.name] = "" if value is None else f.to_text(F.plain(value))
         self.texts = dict(self.original)
         # The plaintext box reflects where the key is: ticked when config.toml holds it.
@@ -103,7 +102,7 @@ class Draft:
                 provider = ""
             for name in F.SECRET_FIELDS:
                 try:
-                    out[name] = account(provider, target["base_url"], name)
+                    out[name] = S.secret_account(provider, target["base_url"], name)
                 except ValueError:
                     out[name] = None
             self._accounts = (wanted, out)
@@ -222,13 +221,22 @@ class Draft:
 
     def summary(self) -> list[str]:
         """What a save would do, one line each: the edits, then the values written with them
-        (setting one retry field writes all four)."""
+        (setting one retry field writes all four; a condenser size writes [condenser]), and
+        the tables that are not per group."""
         changes = self.changes()
         lines = [c.line() for c in changes]
         changed = {c.name for c in changes}
-        for (_table, name), value in self.plan().items():
-            if name not in changed:
-                lines.append(f"{name}: also written = {F.BY_NAME[name].to_text(value)}")
+        shared = sorted({S.table_label(S.table_of(self.group, F.BY_NAME[n]))
+                         for n in changed if F.BY_NAME[n].shared})
+        for (table, name), value in self.plan().items():
+            f = F.BY_NAME.get(name)
+            if name in changed or (table == ("condenser",) and name == "max_size"):
+                continue
+            label = name if f else f"{S.table_label(table)} {name}"  # e.g. [condenser] type
+            lines.append(f"{label}: removed" if value is DELETE else
+                         f"{label}: also written = {f.to_text(value) if f else repr(value)}")
+        if shared:
+            lines.append(f"{', '.join(shared)}: not per group, for the whole OpenHands config")
         return lines
 
     def key_destination(self, store: SecretStore | None, name: str = "api_key") -> str:

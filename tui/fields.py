@@ -12,7 +12,7 @@ import json
 import math
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -467,7 +467,7 @@ FIELDS: tuple[Field, ...] = (
     _f("completion_kwargs", dict, None, "Completion kwargs",
        "Extra keyword arguments passed to litellm.completion.", "Request"),
     # Behaviour
-    _f("drop_params", bool, True, "Drop unsupported params",
+    _f("drop_params", bool, True, "Drop unsupported",
        "Drop parameters the model does not support instead of failing.", "Behaviour"),
     _f("modify_params", bool, True, "Modify params",
        "Let LiteLLM fix requests (e.g. add a message when one is empty).", "Behaviour"),
@@ -500,7 +500,7 @@ FIELDS: tuple[Field, ...] = (
     _f("vertex_location", str, None, "VertexAI location",
        "Region of VertexAI (e.g. us-central1).", "Cloud credentials", env_only=True,
        env_name="VERTEXAI_LOCATION"),
-    _f("vertex_credentials", str, None, "VertexAI credentials file",
+    _f("vertex_credentials", str, None, "Vertex credentials",
        "Path of the service-account JSON file.", "Cloud credentials", env_only=True,
        env_name="GOOGLE_APPLICATION_CREDENTIALS"),
     # Logging
@@ -517,22 +517,27 @@ FIELDS: tuple[Field, ...] = (
        "This group is the secondary model of model routing.", "Routing"),
     _f("correct_num", int, 5, "Editor corrections",
        "Attempts of the LLM draft editor to fix an edit.", "Routing", minimum=0),
-    # Not per group: one value in [core], [security] or [condenser] for the whole config.
+    # Not per group: one value in [core], [security] or [condenser] for the whole config,
+    # in the order of OpenHands' own Advanced settings screen.
     _f("search_api_key", str, None, "Search API Key",
        "Tavily key for web search (tvly-...); kept in the OS keyring, in [core] only with "
        "--insecure-storage.", "OpenHands", secret=True, section="core"),
     _f("default_agent", str, "CodeActAgent", "Agent", "The agent OpenHands runs.",
        "OpenHands", section="core", choices=AGENTS),
-    _f("enable_default_condenser", bool, True, "Enable memory condensation",
-       "Summarize old history when the conversation grows.", "OpenHands", section="core"),
-    _f("condenser_max_size", int, None, "Memory condenser max history size",
-       f"Events kept before the history is summarized, written as an llm [condenser] "
-       f"(at least {CONDENSER_MIN}, as in OpenHands' own settings screen).", "OpenHands",
+    _f("condenser_max_size", int, None, "Condenser max size",
+       f"Memory condenser max history size: events kept before the history is summarized "
+       f"(at least {CONDENSER_MIN}, as on OpenHands' screen); written as an llm [condenser].",
+       "OpenHands",
        section="condenser", exportable=False, minimum=CONDENSER_MIN, maximum=2**31),
-    _f("confirmation_mode", bool, False, "Enable confirmation mode",
-       "Ask before running each action.", "OpenHands", section="security"),
+    _f("enable_default_condenser", bool, True, "Memory condensation",
+       "Enable memory condensation: summarize old history as the conversation grows.",
+       "OpenHands", section="core"),
+    _f("confirmation_mode", bool, False, "Confirmation mode",
+       "Enable confirmation mode: ask before running each action.", "OpenHands",
+       section="security"),
     _f("security_analyzer", str, None, "Security analyzer",
-       "Rates the risk of actions in confirmation mode: llm or invariant (unset: none).",
+       "Rates actions in confirmation mode: llm (LLM analyzer), invariant (rule-based), "
+       "unset (none).",
        "OpenHands", section="security", choices=("llm", "invariant")),
     # Read by OpenHands from the environment only; never written into [llm].
     _f("embedding_model", str, None, "Embedding model",
@@ -574,3 +579,14 @@ def retry_schedule(attempts: int, min_wait: float, max_wait: float, multiplier: 
     """Seconds waited before each retry, the way OpenHands' tenacity policy computes them."""
     return [max(min_wait, min(multiplier * 2 ** (n - 1), max_wait)) for n in
             range(1, max(attempts, 1))]
+
+
+def non_default(values: Mapping[str, Any], exclude: tuple[str, ...] = (), most: int = 4
+                ) -> list[str]:
+    """Labels of the fields whose value differs from the default, in registry order (secrets
+    left out: their value is not known here); past ``most``, one "N more"."""
+    names = [f.name for f in FIELDS if not f.secret and f.name not in exclude
+             and values.get(f.name) is not None and values.get(f.name) != f.default]
+    words = [" ".join(w.lower() if w[1:].islower() else w for w in BY_NAME[n].label.split())
+             for n in names]
+    return words[:most] + ([f"{len(words) - most} more"] if len(words) > most else [])

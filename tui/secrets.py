@@ -106,9 +106,10 @@ class KeyringHealth:
     backend: str
     problem: str | None = None
 
-    def problem_in_app(self, opt_in: str) -> str | None:
-        """The problem, naming the app's own plaintext opt-in (``opt_in``) for the CLI flag."""
-        return self.problem.replace(_OPT_IN, opt_in) if self.problem else None
+    def problem_in_app(self, opt_in: str, env: str = "LLM_API_KEY") -> str | None:
+        """The problem, naming the app's own plaintext opt-in (``opt_in``) for the CLI flag
+        and the variable of the secret at hand (``env``)."""
+        return for_env(self.problem, env).replace(_OPT_IN, opt_in) if self.problem else None
 
 
 # ---------------------------------------------------------------------------- account names

@@ -43,6 +43,23 @@ def table_of(group: str | None, f: F.Field) -> tuple[str, ...]:
     return base + ((group,) if group else ())
 
 
+def own_value(cfg: ConfigFile, group: str | None, f: F.Field) -> Any:
+    """What the table ``f`` belongs to in ``group`` holds for it (None: not set there); the
+    condenser size is the max_size of an llm [condenser]."""
+    data = cfg.table(*table_of(group, f)) or {}
+    if f.section == "condenser":
+        return data.get("max_size") if data.get("type") == "llm" else None
+    return data.get(f.name)
+
+
+def secret_account(provider: str, base_url: str | None, name: str) -> str:
+    """Keyring entry for a secret: per provider and host of a base URL; a secret of the
+    whole config (search_api_key) has one entry named after it."""
+    if F.BY_NAME[name].shared:
+        return name
+    return account(provider, base_url, name)
+
+
 def table_label(table: tuple[str, ...]) -> str:
     return "[" + ".".join(table) + "]"
 
@@ -106,11 +123,8 @@ class Settings:
         return provider_of(self["model"], self["custom_llm_provider"])
 
     def account(self, name: str = "api_key") -> str:
-        """Keyring entry for a secret of these settings (provider, and host of a base URL);
-        a secret of the whole config (search_api_key) has one entry named after it."""
-        if F.BY_NAME[name].shared:
-            return name
-        return account(self.provider, self["base_url"], name)
+        """Keyring entry for a secret of these settings (see :func:`secret_account`)."""
+        return secret_account(self.provider, self["base_url"], name)
 
     def unread_needed(self) -> list[Value]:
         """Secrets these settings need that are unknown because the keyring could not be read.

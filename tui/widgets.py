@@ -328,9 +328,13 @@ class KeyField(_Base):
         if self.environ.get(f.env):
             return f"from {f.env} in the environment (wins over the keyring)"
         unusable = self.health is not None and not self.health.usable
+        box = ("with the box below" if f.name == "api_key"
+               else "with the plaintext box on the Settings pane")
+        problem = (self.health.problem_in_app(box, f.env) or "no usable keyring"
+                   ) if unusable else ""
         if self.draft.texts[f.name].strip():
             if unusable and not self.draft.insecure_storage:
-                return self.health.problem_in_app("with the box below") or "no usable keyring"
+                return problem
             return f"new key: saving puts it in {self.draft.key_destination(self.store, f.name)}"
         stored = self.stored if self._stored_for == self.draft.accounts() else None
         if stored is None or self.health is None:
@@ -342,7 +346,7 @@ class KeyField(_Base):
         if stored.keyring_problem:
             state = f"could not read the keyring: {stored.keyring_problem}"
         elif unusable:
-            state = self.health.problem_in_app("with the box below") or "no usable keyring"
+            state = problem
         if v.is_set:
             where = f"in config.toml, plaintext ({v.source.detail}) · empty field keeps it"
             return f"{where} · {state}" if state else where
