@@ -8,6 +8,7 @@ cursor blink (:func:`still_cursors`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import io
 import shutil
@@ -21,6 +22,7 @@ from textual.keys import _character_to_key
 from textual.lazy import Lazy
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static
+from textual.worker import WorkerCancelled
 
 from tests.files import TEMPLATE
 from tui.app import SettingsApp
@@ -58,6 +60,15 @@ def make_app(path: Path, group: str | None = None,
     app = SettingsApp(path, group=group, store=SecretStore(timeout=WAIT),
                       environ=dict(environ or {}))
     app.animation_level = "none"
+    posted: list[str] = []
+    shown = app.notify
+
+    def notify(message: str, *, title: str = "", **kwargs: Any) -> None:
+        posted.append(f"{title}: {message}" if title else message)
+        shown(message, title=title, **kwargs)
+
+    app.notify = notify  # type: ignore[method-assign]
+    app.posted = posted  # type: ignore[attr-defined]
     return app
 
 
@@ -75,6 +86,14 @@ def _busy(app: SettingsApp) -> bool:
             or any(screen.query(Lazy) for screen in app.screen_stack))
 
 
+async def workers_done(app: SettingsApp) -> None:
+    """Wait for the running workers. An exclusive worker (keyring check, catalog) replaced
+    by a newer one ends cancelled: that is no failure, and the newer one is waited for by
+    the caller's next round."""
+    with contextlib.suppress(WorkerCancelled):
+        await app.workers.wait_for_complete()
+
+
 async def settle(pilot: Pilot) -> None:
     """Wait until the app is idle: messages handled, the lazily mounted Advanced pane in place,
     workers (keyring check, catalog load, save) finished, and what they scheduled handled too.
@@ -86,7 +105,7 @@ async def settle(pilot: Pilot) -> None:
     while _busy(app):
         if loop.time() > deadline:
             raise AssertionError(f"workers or lazy widgets still pending after {WAIT:g} s")
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.pause()
     await pilot.pause()  # what the last of them scheduled (the Advanced pane's refresh)
 
@@ -100,7 +119,7 @@ async def wait_until(pilot: Pilot, check: Callable[[], bool], what: str,
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await pilot.pause(0.02)
-        await pilot.app.workers.wait_for_complete()
+        await workers_done(pilot.app)
 
 
 # -- reading the screen -----------------------------------------------------------------
@@ -115,9 +134,12 @@ def screen_text(app: SettingsApp) -> str:
 
 
 def notifications(app: SettingsApp) -> list[str]:
-    """Title and message of every notification posted so far (shown or expired)."""
-    return [f"{n.title}: {n.message}" if n.title else n.message
-            for n in app._notifications]
+    """Title and message of every notification posted so far, in order: also those that
+    expired already (a toast lasts seconds; a loaded machine may take longer to get here)."""
+    posted = getattr(app, "posted", None)
+    if posted is not None:
+        return list(posted)
+    return [f"{n.title}: {n.message}" if n.title else n.message for n in app._notifications]
 
 
 def row(app: SettingsApp, name: str, pane: str = "a") -> FieldRow:

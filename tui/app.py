@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Iterable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,17 +34,13 @@ from textual.widgets import (
 from tui import catalog as C
 from tui import fields as F
 from tui import settings as S
+from tui.advanced_pane import AdvancedPane, group_order
 from tui.config_file import ConfigChangedError, ConfigError, ConfigFile
 from tui.draft import Draft, read_keyring
 from tui.secrets import KeyringHealth, SecretStore, SecretStoreError
 from tui.widgets import ChoiceScreen, FieldRow, HelpScreen, KeyField, PickerScreen, Tick
 
-WHOLE_CONFIG_NOTE = ("In [core], [security] and [condenser]: one value for every [llm] group.")
-# Advanced pane: OpenHands' own order first, then every other field by group.
-ADVANCED_FIRST = ("model", "base_url", "api_key", "api_version")
 SETTINGS_PANE = ("model", "api_key", "max_budget_per_task")  # also on the Settings pane
-ADVANCED_LABELS = {"model": "Custom Model", "base_url": "Base URL", "api_key": "API Key",
-                   "api_version": "API Version"}
 
 
 class SettingsApp(KeyField, App[None]):
@@ -148,39 +145,19 @@ class SettingsApp(KeyField, App[None]):
                 yield self._row("max_budget_per_task", "s")
             with TabPane("Advanced", id="advanced"):
                 # Mounted after the first screen is drawn: it is the biggest part of the app.
-                yield Lazy(AdvancedPane(*self._advanced_rows(), classes="pane"))
+                yield Lazy(AdvancedPane(lambda name, label: self._row(name, "a", label),
+                                        classes="pane", id="advanced-pane"))
             with TabPane("Test", id="test"):
                 # Built when first opened: it imports the Markdown renderer.
                 yield Static("F6 streams a short completion with these settings, unsaved "
                              "edits included.", id="test-placeholder", classes="pane")
         yield Footer()
 
-    def _advanced_rows(self) -> Iterable[Widget]:
-        """Custom Model, Base URL, API Key, API Version and the model's other fields; then,
-        as on OpenHands' own screen, the settings of the whole config (search key, agent,
-        condensation, confirmation, analyzer); then every other field by group."""
-        groups = ["Model", F.WHOLE_CONFIG] + [g for g in F.GROUPS
-                                              if g not in ("Model", F.WHOLE_CONFIG)]
-        for group in groups:
-            names = [f.name for f in F.FIELDS if f.group == group]
-            if group == "Model":
-                names = list(ADVANCED_FIRST) + [n for n in names if n not in ADVANCED_FIRST]
-            if group == F.WHOLE_CONFIG:
-                yield Label(f"{group} · whole config, every group", classes="group-title",
-                            id="whole-config-title")
-                yield Static(WHOLE_CONFIG_NOTE, classes="field-note", markup=False)
-            else:
-                yield Label(group, classes="group-title")
-            if group == "Retries":
-                yield Static("", id="schedule", classes="field-note", markup=False)
-            for name in names:
-                yield self._row(name, "a", label=ADVANCED_LABELS.get(name))
-
     def _row(self, name: str, prefix: str, label: str | None = None) -> FieldRow:
         assert self.draft is not None
         f = F.BY_NAME[name]
         return FieldRow(f, self.draft.texts[name], self.draft.fallback_text(name), label=label,
-                        id_prefix=prefix)
+                        id_prefix=prefix, show_name=prefix == "a")
 
     def on_mount(self) -> None:
         self.call_after_refresh(settle_heap)
@@ -281,7 +258,7 @@ class SettingsApp(KeyField, App[None]):
                 if note:
                     row.show_note(f"⚠ {note}")
             elif name == "security_analyzer":
-                row.display = bool(values["confirmation_mode"])
+                row.set_class(not values["confirmation_mode"], "-off")
         names = F.non_default(values, exclude=SETTINGS_PANE)
         summary = self.query_one("#advanced-summary", Static)
         summary.display = bool(names)
@@ -419,6 +396,19 @@ class SettingsApp(KeyField, App[None]):
         await self.query_one("#test", TabPane).mount(panel)
         await self.query_one("#test-placeholder").remove()
         return panel
+
+    @on(TabbedContent.TabActivated, "#panes", pane="#advanced")
+    def _advanced_opened(self) -> None:
+        """Focus the filter: typing filters at once, PageDown scrolls (not a blank pane)."""
+        focused = self.focused
+        if focused is None or not any(a.id == "advanced" for a in focused.ancestors):
+            for box in self.query("#field-filter"):
+                box.focus()
+
+    def jump_to_group(self, group: str) -> None:
+        self.action_pane("advanced")
+        for pane in self.query(AdvancedPane):
+            pane.jump_to(group)
 
     @on(TabbedContent.TabActivated, "#panes", pane="#test")
     async def _test_opened(self) -> None:
@@ -709,6 +699,9 @@ class SettingsApp(KeyField, App[None]):
         yield SystemCommand("Setup wizard", "Provider, model, key, test, save — step by step",
                             self.action_setup)
         yield SystemCommand("Help", "Keys and where keys are stored (F1)", self.action_help)
+        for group in group_order():
+            yield SystemCommand(f"Advanced: {group}", f"Go to the {group} fields",
+                                partial(self.jump_to_group, group))
 
 
 def settle_heap() -> None:
@@ -725,13 +718,6 @@ def show(widget: Static, text: str) -> None:
     """Update a Static only when its text changes: every update lays the screen out again."""
     if widget.content != text:
         widget.update(text)
-
-
-class AdvancedPane(VerticalScroll):
-    """Every registry field, by group; mounted lazily, then brought up to date."""
-
-    def on_mount(self) -> None:
-        self.call_after_refresh(self.app.advanced_mounted, self)  # type: ignore[attr-defined]
 
 
 def provider_line(p: C.Provider) -> str:

@@ -33,8 +33,9 @@ class FieldRow(Vertical):
             self.text = text
 
     def __init__(self, field: F.Field, text: str, placeholder: str, label: str | None = None,
-                 compact: bool = True, id_prefix: str = "f") -> None:
+                 compact: bool = True, id_prefix: str = "f", show_name: bool = False) -> None:
         super().__init__(classes="field-row", id=f"{id_prefix}-{field.name}")
+        self.show_name = show_name  # the registry name under the label (num_retries)
         self.field = field
         self._text = text
         self._placeholder = placeholder
@@ -56,7 +57,10 @@ class FieldRow(Vertical):
                 yield Input(self._text, placeholder=self._placeholder, compact=self._compact,
                             id="input", tooltip=f.help, password=f.secret,
                             select_on_focus=False)
-        yield Static(f.help, classes="field-note", markup=False)
+        with Horizontal(classes="field-foot -named" if self.show_name else "field-foot"):
+            if self.show_name:
+                yield Static(f.name, classes="field-name", markup=False)
+            yield Static(f.help, classes="field-note", markup=False)
 
     @property
     def text(self) -> str:
