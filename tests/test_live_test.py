@@ -453,7 +453,7 @@ def test_completion_kwargs_like_openhands() -> None:
     assert "temperature" not in kw and "top_p" not in kw  # reasoning models
     kw = L.completion_kwargs(settings(None, model="anthropic/claude-sonnet-4-20250514",
                                       temperature=0.5))
-    assert kw["temperature"] == 0.5 and "top_p" not in kw  # one sampler for Claude 4
+    assert kw["temperature"] == 0.5 and kw["top_p"] == 1.0  # OpenHands 0.62 keeps both
     assert kw["max_completion_tokens"] == 64000
     kw = L.completion_kwargs(settings(None, model="openai/gpt-4o"))
     assert kw["max_completion_tokens"] == entries()["gpt-4o"]["max_output_tokens"]

@@ -56,7 +56,7 @@ def _get(values: Mapping[str, Any], name: str) -> Any:
     f = F.BY_NAME[name]
     value = values.get(name, f.default)
     if value is None or f.type_problem(value) is None:
-        return value
+        return f.as_openhands(value)
     if f.type is int and isinstance(value, float) and math.isfinite(value):
         return value  # e.g. a sub-second timeout: litellm takes it
     if isinstance(value, str):
@@ -73,12 +73,12 @@ def _basename(model: str) -> str:
     return name.removesuffix("-gguf")
 
 
-# Models OpenHands sends reasoning_effort to (and no temperature / top_p).
+# Models OpenHands 0.62 sends reasoning_effort to (and no temperature / top_p).
 _REASONING = ("o1", "o1-2024-12-17", "o3", "o3-2025-04-16", "o3-mini", "o3-mini-2025-01-31",
               "o4-mini", "o4-mini-2025-04-16", "gemini-2.5-flash", "gemini-2.5-pro", "gpt-5*",
               "deepseek-r1-0528*", "claude-sonnet-4-5*", "claude-haiku-4-5*")
-_NO_EFFORT = ("claude-sonnet-4-5", "claude-haiku-4-5-20251001", "claude-opus-4-6")
-_ONE_SAMPLER = ("claude-opus-4-1", "claude-opus-4-5", "claude-opus-4-6", "claude-sonnet-4")
+_NO_EFFORT = ("claude-sonnet-4-5", "claude-haiku-4-5-20251001")
+_ONE_SAMPLER = ("claude-opus-4-1",)  # temperature kept, top_p dropped (only Opus 4.1 in 0.62)
 _LONG_OUTPUT = ("claude-3-7-sonnet", "claude-3.7-sonnet", "claude-sonnet-4",
                 "claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001")
 _CORE = ("model", "messages", "stream", "api_key", "base_url", "api_version",

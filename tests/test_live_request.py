@@ -1,0 +1,49 @@
+"""The live test's request equals OpenHands 0.62's: one test per difference found by the
+differential e2e test (tests/e2e/test_e2e_request_openhands0.py), runnable without OpenHands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tui import fields as F
+from tui import live_request as R
+from tui.config_file import ConfigFile
+from tui.settings import load
+
+KEY = "sk-CANARY-request-5d1e"
+
+
+def kwargs_of(tmp_path: Path, toml: str, group: str | None = None) -> dict[str, Any]:
+    """The request built from a config.toml, as `llm-settings test` builds it."""
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(toml)
+    values = {n: v.value for n, v in load(ConfigFile.load(cfg), group, environ={}).values.items()}
+    return R.completion_kwargs(values)
+
+
+def body(kw: dict[str, Any], *names: str) -> str:
+    """The JSON these arguments become (what the server reads: 40 and 40.0 differ)."""
+    return json.dumps({n: kw.get(n) for n in names})
+
+
+def test_number_fields_are_sent_as_openhands_types_them(tmp_path: Path) -> None:
+    """OpenHands' top_k, temperature and top_p are floats: `top_k = 40` is sent as 40.0."""
+    kw = kwargs_of(tmp_path, '[llm]\nmodel = "openai/gpt-4o"\ntemperature = 1\ntop_p = 1\n'
+                   'top_k = 40\nseed = 3\nmax_output_tokens = 100\n')
+    assert body(kw, "temperature", "top_p", "top_k", "seed", "max_completion_tokens") == (
+        '{"temperature": 1.0, "top_p": 1.0, "top_k": 40.0, "seed": 3, '
+        '"max_completion_tokens": 100}')
+    floats = {f.name for f in F.FIELDS if f.type is float}
+    assert {"temperature", "top_p", "top_k"} <= floats
+
+
+def test_claude_sonnet_4_keeps_top_p(tmp_path: Path) -> None:
+    """OpenHands 0.62 drops top_p only for Opus 4.1; Sonnet 4 gets both samplers."""
+    for model in ("litellm_proxy/claude-sonnet-4", "anthropic/claude-sonnet-4-20250514"):
+        kw = kwargs_of(tmp_path, f'[llm]\nmodel = "{model}"\n')
+        assert body(kw, "temperature", "top_p") == '{"temperature": 0.0, "top_p": 1.0}'
+    kw = kwargs_of(tmp_path, '[llm]\nmodel = "anthropic/claude-opus-4-1-20250805"\n'
+                   'top_p = 0.9\n')
+    assert "top_p" not in kw and kw["thinking"] == {"type": "disabled"}
