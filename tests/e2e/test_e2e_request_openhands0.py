@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,19 +49,35 @@ def comparable(r: request_log.Logged) -> dict[str, Any]:
             "body": json.dumps(body, sort_keys=True)}
 
 
+@dataclass(frozen=True)
+class Sent:
+    """The requests of one case: OpenHands' LLM, the live test, the live test's arguments
+    sent by OpenHands' litellm; and how each call ended."""
+
+    openhands: list[request_log.Logged]
+    live_test: list[request_log.Logged]
+    our_kwargs: list[request_log.Logged]
+    openhands_error: str
+    our_kwargs_error: str
+    live_test_outcome: str
+
+
 @pytest.fixture(scope="module")
-def requests(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Any, ...]]:
-    """Case name -> (OpenHands' requests, ours, OpenHands' error, our outcome)."""
+def requests(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Sent]:
+    """Case name -> what was sent."""
     python = openhands_venv.python_with(["openhands-ai==0.62.0"])
     tmp = tmp_path_factory.mktemp("requests")
     with request_log.serve() as (url, log):
         jobs, ours = [], {}
         for case in CASES:
-            for side in ("oh", "us"):
+            for side in ("oh", "us", "kw"):
                 path = tmp / f"{side}-{case.name}.toml"
                 path.write_text(case.render(f"{url}/{side}-{case.name}"))
             jobs.append({"case": case.name, "config": str(tmp / f"oh-{case.name}.toml"),
                          "group": case.group})
+            jobs.append({"case": f"kw-{case.name}",
+                         "kwargs": L.completion_kwargs(_values(tmp / f"kw-{case.name}.toml",
+                                                               case.group))})
         (tmp / "cases.json").write_text(json.dumps(jobs))
         env = server_env(tmp, LITELLM_LOCAL_MODEL_COST_MAP="True")
         catalog = str(catalog_path())
@@ -69,11 +86,16 @@ def requests(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Any, .
         assert p.returncode == 0, p.stderr[-3000:]
         errors = {d["case"]: d["error"] for d in map(json.loads, p.stdout.splitlines())}
         for case in CASES:
-            values = L.values_of(load(ConfigFile.load(tmp / f"us-{case.name}.toml"),
-                                      case.group, environ={}))
+            values = _values(tmp / f"us-{case.name}.toml", case.group)
             ours[case.name] = asyncio.run(_run(values, case))
-        return {c.name: (log.of(f"oh-{c.name}"), log.of(f"us-{c.name}"),
-                         errors.get(c.name) or "", ours[c.name]) for c in CASES}
+        return {c.name: Sent(log.of(f"oh-{c.name}"), log.of(f"us-{c.name}"),
+                             log.of(f"kw-{c.name}"), errors.get(c.name) or "",
+                             errors.get(f"kw-{c.name}") or "", ours[c.name]) for c in CASES}
+
+
+def _values(config: Path, group: str | None) -> dict[str, Any]:
+    """The live test's input from a config.toml, as `llm-settings test` builds it."""
+    return L.values_of(load(ConfigFile.load(config), group, environ={}))
 
 
 async def _run(values: dict[str, Any], case: Case) -> str:
@@ -90,9 +112,21 @@ def test_corpus_is_broad() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_request_equals_openhands(case: Case, requests: dict[str, Any]) -> None:
-    theirs, ours, error, outcome = requests[case.name]
-    assert theirs, f"OpenHands sent nothing ({error})"
-    assert ours, f"the live test sent nothing ({outcome})"
-    assert comparable(ours[0]) == comparable(theirs[0])
-    assert not any(case.key() in json.dumps(r.body) for r in ours + theirs)
+def test_arguments_equal_openhands(case: Case, requests: dict[str, Sent]) -> None:
+    """The live test's litellm arguments, sent by OpenHands' own litellm, make OpenHands'
+    request: what llm-settings builds is what OpenHands builds."""
+    sent = requests[case.name]
+    assert sent.openhands, f"OpenHands sent nothing ({sent.openhands_error})"
+    assert sent.our_kwargs, f"our arguments sent nothing ({sent.our_kwargs_error})"
+    assert comparable(sent.our_kwargs[0]) == comparable(sent.openhands[0])
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_live_test_request_equals_openhands(case: Case, requests: dict[str, Sent]) -> None:
+    """The request the live test itself makes (its own litellm, streamed) is OpenHands'."""
+    sent = requests[case.name]
+    assert sent.openhands, f"OpenHands sent nothing ({sent.openhands_error})"
+    assert sent.live_test, f"the live test sent nothing ({sent.live_test_outcome})"
+    assert comparable(sent.live_test[0]) == comparable(sent.openhands[0])
+    every = sent.openhands + sent.live_test + sent.our_kwargs
+    assert not any(case.key() in json.dumps(r.body) for r in every)
