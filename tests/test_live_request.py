@@ -47,3 +47,18 @@ def test_claude_sonnet_4_keeps_top_p(tmp_path: Path) -> None:
     kw = kwargs_of(tmp_path, '[llm]\nmodel = "anthropic/claude-opus-4-1-20250805"\n'
                    'top_p = 0.9\n')
     assert "top_p" not in kw and kw["thinking"] == {"type": "disabled"}
+
+
+def test_anthropic_without_a_known_limit_asks_for_4096_tokens(tmp_path: Path) -> None:
+    """OpenHands 0.x runs litellm < 1.78, which asks Anthropic for 4096 tokens when neither
+    the settings nor the catalog give a limit (later litellm asks for 128000, which
+    Anthropic refuses for most models): the live test asks what OpenHands asks."""
+    kw = kwargs_of(tmp_path, '[llm]\nmodel = "anthropic/claude-3-5-haiku-20241022"\n')
+    assert kw["max_completion_tokens"] == R.ANTHROPIC_0X_MAX_TOKENS == 4096
+    kw = kwargs_of(tmp_path, '[llm]\nmodel = "anthropic/claude-3-5-haiku-20241022"\n'
+                   "max_output_tokens = 300\n")
+    assert kw["max_completion_tokens"] == 300
+    kw = kwargs_of(tmp_path, '[llm]\nmodel = "anthropic/claude-sonnet-4-20250514"\n')
+    assert kw["max_completion_tokens"] == 64000  # OpenHands' own Sonnet limit
+    kw = kwargs_of(tmp_path, '[llm]\nmodel = "openai/local-model"\n')
+    assert kw["max_completion_tokens"] is None  # other providers: none is sent

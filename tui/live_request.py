@@ -21,6 +21,8 @@ from tui.settings import Settings, mask
 
 DEFAULT_PROMPT = "Reply with one short sentence: are you ready to help with code?"
 AZURE_API_VERSION = "2024-12-01-preview"  # OpenHands' default for azure/ models
+# What OpenHands 0.x's litellm (< 1.78) asks Anthropic for when no limit is known.
+ANTHROPIC_0X_MAX_TOKENS = 4096
 
 @dataclass(frozen=True)
 class RequestInfo:
@@ -121,6 +123,8 @@ def completion_kwargs(values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT
     if low.startswith("huggingface") and top_p == 1:
         top_p = 0.9  # OpenHands: Hugging Face rejects OpenAI's default top_p
     max_out = _max_output_tokens(model, _get(values, "max_output_tokens"))
+    if max_out is None and provider_of(model, _get(values, "custom_llm_provider")) == "anthropic":
+        max_out = ANTHROPIC_0X_MAX_TOKENS  # later litellm would ask for 128000
     if low.startswith("azure"):
         extra["max_tokens"] = max_out  # OpenHands issue 6777
     else:
