@@ -3,6 +3,8 @@
 Each :class:`Case` is the text of a config.toml with ``{url}`` where the logging server's URL
 goes (every provider's base URL override points at loopback) and ``{key}`` where the case's
 canary key goes; ``group`` names the ``[llm.NAME]`` group tested (None: ``[llm]``).
+``litellm_gap`` says how the live test's own litellm (pinned by llm-settings) sends the same
+arguments differently from the litellm OpenHands 0.62 requires (< 1.78); empty: no difference.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ class Case:
     name: str
     toml: str
     group: str | None = None
+    litellm_gap: str = ""
 
     def key(self) -> str:
         """A canary API key of this case alone."""
@@ -28,6 +31,14 @@ class Case:
 def _llm(model: str, extra: str = "", base: str = 'base_url = "{url}"') -> str:
     return f'[llm]\nmodel = "{model}"\napi_key = "{{key}}"\n{base}\n{extra}'
 
+
+# How the live test's litellm sends the same arguments otherwise than OpenHands 0.62's.
+OR = "later litellm adds usage: {include: true} to every OpenRouter request"
+OR_R1 = OR + " and sends reasoning_effort, which litellm < 1.78 drops for OpenRouter"
+AZURE = "litellm < 1.78 sends the key to Azure twice: api-key and Authorization: Bearer"
+OPUS = "litellm < 1.78 drops thinking: {type: disabled} for Anthropic; later litellm sends it"
+GEMINI = ("with a base URL, litellm < 1.78 sends the Gemini key as Authorization: Bearer, "
+          "later litellm as x-goog-api-key")
 
 CASES: tuple[Case, ...] = (
     # OpenAI and OpenAI-compatible hosted providers
@@ -43,31 +54,41 @@ CASES: tuple[Case, ...] = (
     Case("groq-top-k-dropped", _llm("groq/llama-3.1-8b-instant", "top_k = 20\n")),
     Case("deepseek-chat", _llm("deepseek/deepseek-chat", "temperature = 0.2\n")),
     Case("deepseek-reasoner", _llm("deepseek/deepseek-reasoner")),
-    Case("openrouter-claude", _llm("openrouter/anthropic/claude-3.5-sonnet")),
+    Case("openrouter-claude", _llm("openrouter/anthropic/claude-3.5-sonnet"),
+         litellm_gap=OR),
     Case("openrouter-r1", _llm("openrouter/deepseek/deepseek-r1-0528",
-                               'reasoning_effort = "medium"\n')),
+                               'reasoning_effort = "medium"\n'),
+         litellm_gap=OR_R1),
     Case("mistral", _llm("mistral/mistral-large-latest", "top_p = 0.95\n")),
     # Azure
     Case("azure-api-version", _llm("azure/my-gpt4o-deployment",
-                                   'api_version = "2024-10-21"\n')),
-    Case("azure-default-version", _llm("azure/gpt-4o", "max_output_tokens = 2048\n")),
+                                   'api_version = "2024-10-21"\n'),
+         litellm_gap=AZURE),
+    Case("azure-default-version", _llm("azure/gpt-4o", "max_output_tokens = 2048\n"),
+         litellm_gap=AZURE),
     # Anthropic
     Case("anthropic-sonnet35", _llm("anthropic/claude-3-5-sonnet-20241022")),
     Case("anthropic-sonnet4", _llm("anthropic/claude-sonnet-4-20250514")),
     Case("anthropic-sonnet45-effort", _llm("anthropic/claude-sonnet-4-5-20250929",
                                            'reasoning_effort = "high"\n')),
-    Case("anthropic-opus41", _llm("anthropic/claude-opus-4-1-20250805", "top_p = 0.9\n")),
+    Case("anthropic-opus41", _llm("anthropic/claude-opus-4-1-20250805", "top_p = 0.9\n"),
+         litellm_gap=OPUS),
     Case("anthropic-haiku-top-k", _llm("anthropic/claude-3-5-haiku-20241022",
                                        "top_k = 40\ntemperature = 0.5\n")),
     # Gemini
-    Case("gemini-flash", _llm("gemini/gemini-2.0-flash", "top_k = 32\n")),
-    Case("gemini-25-pro-thinking", _llm("gemini/gemini-2.5-pro")),
-    Case("gemini-25-pro-effort", _llm("gemini/gemini-2.5-pro", 'reasoning_effort = "high"\n')),
+    Case("gemini-flash", _llm("gemini/gemini-2.0-flash", "top_k = 32\n"),
+         litellm_gap=GEMINI),
+    Case("gemini-25-pro-thinking", _llm("gemini/gemini-2.5-pro"),
+         litellm_gap=GEMINI),
+    Case("gemini-25-pro-effort", _llm("gemini/gemini-2.5-pro", 'reasoning_effort = "high"\n'),
+         litellm_gap=GEMINI),
     Case("gemini-25-flash-effort", _llm("gemini/gemini-2.5-flash",
-                                        'reasoning_effort = "medium"\n')),
+                                        'reasoning_effort = "medium"\n'),
+         litellm_gap=GEMINI),
     Case("gemini-safety", _llm("gemini/gemini-2.0-flash",
                                '[[llm.safety_settings]]\ncategory = "HARM_CATEGORY_HARASSMENT"\n'
-                               'threshold = "BLOCK_NONE"\n')),
+                               'threshold = "BLOCK_NONE"\n'),
+         litellm_gap=GEMINI),
     # LiteLLM proxy
     Case("litellm-proxy-sonnet4", _llm("litellm_proxy/claude-sonnet-4")),
     Case("litellm-proxy-gpt", _llm("litellm_proxy/gpt-4o", "top_k = 40\nseed = 7\n")),
@@ -95,5 +116,6 @@ CASES: tuple[Case, ...] = (
          'api_key = "{key}-claude"\nmax_output_tokens = 4000\n', group="claude"),
     Case("group-azure", _llm("openai/gpt-4o", "seed = 1\n") +
          '[llm.azure]\nmodel = "azure/prod"\napi_version = "2025-01-01-preview"\n',
-         group="azure"),
+         group="azure",
+         litellm_gap=AZURE),
 )

@@ -121,9 +121,12 @@ def test_arguments_equal_openhands(case: Case, requests: dict[str, Sent]) -> Non
     assert comparable(sent.our_kwargs[0]) == comparable(sent.openhands[0])
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize("case", [
+    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=c.litellm_gap))
+    if c.litellm_gap else c for c in CASES], ids=[c.name for c in CASES])
 def test_live_test_request_equals_openhands(case: Case, requests: dict[str, Sent]) -> None:
-    """The request the live test itself makes (its own litellm, streamed) is OpenHands'."""
+    """The request the live test itself makes (its own litellm, streamed) is OpenHands',
+    except where the two litellm versions differ (``litellm_gap``: expected to differ)."""
     sent = requests[case.name]
     assert sent.openhands, f"OpenHands sent nothing ({sent.openhands_error})"
     assert sent.live_test, f"the live test sent nothing ({sent.live_test_outcome})"
