@@ -21,6 +21,8 @@ from tui.settings import Settings, mask
 
 DEFAULT_PROMPT = "Reply with one short sentence: are you ready to help with code?"
 AZURE_API_VERSION = "2024-12-01-preview"  # OpenHands' default for azure/ models
+# The one deliberate difference from OpenHands' request (its stream and stream_options).
+STREAMED = "streamed here; OpenHands asks without streaming"
 # What OpenHands 0.x's litellm (< 1.78) asks Anthropic for when no limit is known.
 ANTHROPIC_0X_MAX_TOKENS = 4096
 

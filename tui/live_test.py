@@ -43,6 +43,7 @@ from tui import live_limits as LIM
 from tui.live_classify import _Cause, _classify, _Context, _server_models
 from tui.live_request import (
     DEFAULT_PROMPT,
+    STREAMED,
     RequestInfo,
     _catalog_info,
     _get,
@@ -53,9 +54,9 @@ from tui.live_request import (
 )
 
 __all__ = [
-    "DEFAULT_PROMPT", "Attempt", "Awaiting", "Clock", "Done", "Event", "Failed", "Limits",
-    "RealClock", "RequestInfo", "Started", "Stats", "Token", "Waiting", "completion_kwargs",
-    "describe_request", "run", "values_of",
+    "DEFAULT_PROMPT", "STREAMED", "Attempt", "Awaiting", "Clock", "Done", "Event", "Failed",
+    "Limits", "RealClock", "RequestInfo", "Started", "Stats", "Token", "Waiting",
+    "completion_kwargs", "describe_request", "run", "values_of",
 ]
 
 Limits = LIM.Limits
@@ -109,7 +110,9 @@ class Started(Event):
 
     def summary(self) -> str:
         text = f"testing {self.request.describe()}"
-        return f"{text}\nlimits: {self.limits}" if self.limits else text
+        if self.limits:
+            text += f"\nlimits: {self.limits}"
+        return f"{text}\n{STREAMED}"
 
 
 @dataclass(frozen=True)
