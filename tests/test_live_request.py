@@ -62,3 +62,46 @@ def test_anthropic_without_a_known_limit_asks_for_4096_tokens(tmp_path: Path) ->
     assert kw["max_completion_tokens"] == 64000  # OpenHands' own Sonnet limit
     kw = kwargs_of(tmp_path, '[llm]\nmodel = "openai/local-model"\n')
     assert kw["max_completion_tokens"] is None  # other providers: none is sent
+
+
+def test_a_litellm_proxy_model_takes_its_limit_from_the_proxy(tmp_path: Path) -> None:
+    """OpenHands 0.x asks the proxy (GET /v1/model/info) for a litellm_proxy/ model's limits
+    before its first request, and sends that max_output_tokens (else max_tokens)."""
+    toml = '[llm]\nmodel = "litellm_proxy/team-coder"\nbase_url = "http://proxy:4000"\n'
+    assert kwargs_of(tmp_path, toml)["max_completion_tokens"] is None  # nothing known
+    assert R.completion_kwargs(values_of_toml(tmp_path, toml), model_info={
+        "max_output_tokens": 12345, "max_tokens": 99})["max_completion_tokens"] == 12345
+    assert R.completion_kwargs(values_of_toml(tmp_path, toml), model_info={
+        "max_tokens": 2222})["max_completion_tokens"] == 2222
+
+
+def values_of_toml(tmp_path: Path, toml: str) -> dict[str, Any]:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(toml)
+    return {n: v.value for n, v in load(ConfigFile.load(cfg), environ={}).values.items()}
+
+
+def test_the_live_test_asks_the_proxy_like_openhands(tmp_path: Path) -> None:
+    """The live test makes OpenHands' GET /v1/model/info (same URL, same key) and sends the
+    limit the proxy reports."""
+    import asyncio
+
+    from tests import fault_server as fs
+    from tui import live_test as L
+
+    with fs.FaultServer() as srv:
+        srv.model_info = [{"model_name": "other", "model_info": {"max_output_tokens": 1}},
+                          {"model_name": "team-coder", "model_info": {"max_output_tokens": 777}}]
+        root = f"http://127.0.0.1:{srv.port}"
+        values = values_of_toml(tmp_path, f'[llm]\nmodel = "litellm_proxy/team-coder"\n'
+                                f'base_url = "{root}"\napi_key = "{KEY}"\nnum_retries = 1\n')
+
+        async def go() -> list[L.Event]:
+            return [e async for e in L.run(values)]
+
+        events = asyncio.run(go())
+        assert isinstance(events[-1], L.Done), events[-1]
+        info = [r for r in srv.requests if r.path.endswith("/model/info")]
+        assert [r.path for r in info] == ["/v1/model/info"] and info[0].key == KEY
+        assert srv.chat[0].body["max_completion_tokens"] == 777
+        assert not any(KEY in e.to_json() for e in events)

@@ -102,29 +102,61 @@ def _catalog_info(model: str) -> dict[str, Any]:
     return {}
 
 
-def _max_output_tokens(model: str, configured: int | None) -> int | None:
-    """What OpenHands sends as the answer limit: the setting, else the model's own limit."""
+def _max_output_tokens(model: str, configured: int | None,
+                       proxy_info: Mapping[str, Any] | None = None) -> int | None:
+    """What OpenHands sends as the answer limit: the setting, else the model's own limit
+    (from the LiteLLM proxy's model info, else the catalog)."""
     if configured is not None:
         return configured
     if any(m in model for m in _LONG_OUTPUT):
         return 64000
-    info = _catalog_info(model)
+    info = proxy_info or _catalog_info(model)
     for key in ("max_output_tokens", "max_tokens"):
         if isinstance(info.get(key), int):
             return info[key]
     return None
 
 
-def completion_kwargs(values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT
-                      ) -> dict[str, Any]:
-    """The arguments of ``litellm.acompletion``: OpenHands' call, streamed, no hidden retries."""
+async def proxy_model_info(values: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A ``litellm_proxy/`` model's info from the proxy (``GET {base_url}/v1/model/info``),
+    read the way OpenHands 0.x reads it before its first request; None when there is none."""
+    model = str(_get(values, "model") or "").strip()
+    if not model.startswith("litellm_proxy/"):
+        return None
+    base = str(_get(values, "base_url") or "").strip()
+    if not base.startswith(("http://", "https://")):
+        base = "http://" + base
+    key = _get(values, "api_key") or None
+    try:
+        import httpx
+
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            r = await client.get(f"{base}/v1/model/info",
+                                 headers={"Authorization": f"Bearer {key}"})
+        data = r.json().get("data", [])
+    except Exception:
+        return None
+    name = model.removeprefix("litellm_proxy/")
+    for item in data if isinstance(data, list) else []:
+        if isinstance(item, dict) and item.get("model_name") == name:
+            info = item.get("model_info")
+            return info if isinstance(info, dict) else None
+    return None
+
+
+def completion_kwargs(values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT,
+                      model_info: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The arguments of ``litellm.acompletion``: OpenHands' call, streamed, no hidden retries.
+
+    ``model_info``: what a LiteLLM proxy reports about the model (:func:`proxy_model_info`).
+    """
     model = str(_get(values, "model") or "").strip()
     low = model.lower()
     extra: dict[str, Any] = {"temperature": _get(values, "temperature")}
     top_p = _get(values, "top_p")
     if low.startswith("huggingface") and top_p == 1:
         top_p = 0.9  # OpenHands: Hugging Face rejects OpenAI's default top_p
-    max_out = _max_output_tokens(model, _get(values, "max_output_tokens"))
+    max_out = _max_output_tokens(model, _get(values, "max_output_tokens"), model_info)
     if max_out is None and provider_of(model, _get(values, "custom_llm_provider")) == "anthropic":
         max_out = ANTHROPIC_0X_MAX_TOKENS  # later litellm would ask for 128000
     if low.startswith("azure"):

@@ -50,6 +50,7 @@ from tui.live_request import (
     _secrets,
     completion_kwargs,
     describe_request,
+    proxy_model_info,
     values_of,
 )
 
@@ -397,7 +398,7 @@ async def run(settings_values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT, 
     """
     clock = clock or RealClock()
     values = dict(settings_values)
-    kwargs = completion_kwargs(values, prompt)
+    kwargs = completion_kwargs(values, prompt, await proxy_model_info(values))
     info = describe_request(kwargs, unsaved)
     secrets = _secrets(values, kwargs)
     ctx = _Context(values, kwargs, secrets)

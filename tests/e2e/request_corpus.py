@@ -3,8 +3,8 @@
 Each :class:`Case` is the text of a config.toml with ``{url}`` where the logging server's URL
 goes (every provider's base URL override points at loopback) and ``{key}`` where the case's
 canary key goes; ``group`` names the ``[llm.NAME]`` group tested (None: ``[llm]``).
-``litellm_gap`` says how the live test's own litellm (pinned by llm-settings) sends the same
-arguments differently from the litellm OpenHands 0.62 requires (< 1.78); empty: no difference.
+``gap`` says how the live test's own litellm (pinned by llm-settings) sends the same
+arguments otherwise than the litellm OpenHands 0.62 requires (< 1.78); None: no difference.
 """
 
 from __future__ import annotations
@@ -14,11 +14,19 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class Gap:
+    """What a later litellm sends otherwise: why, and the body keys / auth headers that differ."""
+
+    reason: str
+    differs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Case:
     name: str
     toml: str
     group: str | None = None
-    litellm_gap: str = ""
+    gap: Gap | None = None
 
     def key(self) -> str:
         """A canary API key of this case alone."""
@@ -33,12 +41,15 @@ def _llm(model: str, extra: str = "", base: str = 'base_url = "{url}"') -> str:
 
 
 # How the live test's litellm sends the same arguments otherwise than OpenHands 0.62's.
-OR = "later litellm adds usage: {include: true} to every OpenRouter request"
-OR_R1 = OR + " and sends reasoning_effort, which litellm < 1.78 drops for OpenRouter"
-AZURE = "litellm < 1.78 sends the key to Azure twice: api-key and Authorization: Bearer"
-OPUS = "litellm < 1.78 drops thinking: {type: disabled} for Anthropic; later litellm sends it"
-GEMINI = ("with a base URL, litellm < 1.78 sends the Gemini key as Authorization: Bearer, "
-          "later litellm as x-goog-api-key")
+OR = Gap("later litellm adds usage: {include: true} to every OpenRouter request", ("usage",))
+OR_R1 = Gap(OR.reason + " and sends reasoning_effort, which litellm < 1.78 drops for "
+            "OpenRouter", ("usage", "reasoning_effort"))
+AZURE = Gap("litellm < 1.78 sends the key to Azure twice: api-key and Authorization: Bearer",
+            ("authorization",))
+OPUS = Gap("litellm < 1.78 drops thinking: {type: disabled} for Anthropic; later litellm "
+           "sends it", ("thinking",))
+GEMINI = Gap("with a base URL, litellm < 1.78 sends the Gemini key as Authorization: Bearer, "
+             "later litellm as x-goog-api-key", ("authorization", "x-goog-api-key"))
 
 CASES: tuple[Case, ...] = (
     # OpenAI and OpenAI-compatible hosted providers
@@ -55,43 +66,45 @@ CASES: tuple[Case, ...] = (
     Case("deepseek-chat", _llm("deepseek/deepseek-chat", "temperature = 0.2\n")),
     Case("deepseek-reasoner", _llm("deepseek/deepseek-reasoner")),
     Case("openrouter-claude", _llm("openrouter/anthropic/claude-3.5-sonnet"),
-         litellm_gap=OR),
+         gap=OR),
     Case("openrouter-r1", _llm("openrouter/deepseek/deepseek-r1-0528",
                                'reasoning_effort = "medium"\n'),
-         litellm_gap=OR_R1),
+         gap=OR_R1),
     Case("mistral", _llm("mistral/mistral-large-latest", "top_p = 0.95\n")),
     # Azure
     Case("azure-api-version", _llm("azure/my-gpt4o-deployment",
                                    'api_version = "2024-10-21"\n'),
-         litellm_gap=AZURE),
+         gap=AZURE),
     Case("azure-default-version", _llm("azure/gpt-4o", "max_output_tokens = 2048\n"),
-         litellm_gap=AZURE),
+         gap=AZURE),
     # Anthropic
     Case("anthropic-sonnet35", _llm("anthropic/claude-3-5-sonnet-20241022")),
     Case("anthropic-sonnet4", _llm("anthropic/claude-sonnet-4-20250514")),
     Case("anthropic-sonnet45-effort", _llm("anthropic/claude-sonnet-4-5-20250929",
                                            'reasoning_effort = "high"\n')),
     Case("anthropic-opus41", _llm("anthropic/claude-opus-4-1-20250805", "top_p = 0.9\n"),
-         litellm_gap=OPUS),
+         gap=OPUS),
     Case("anthropic-haiku-top-k", _llm("anthropic/claude-3-5-haiku-20241022",
                                        "top_k = 40\ntemperature = 0.5\n")),
     # Gemini
     Case("gemini-flash", _llm("gemini/gemini-2.0-flash", "top_k = 32\n"),
-         litellm_gap=GEMINI),
+         gap=GEMINI),
     Case("gemini-25-pro-thinking", _llm("gemini/gemini-2.5-pro"),
-         litellm_gap=GEMINI),
+         gap=GEMINI),
     Case("gemini-25-pro-effort", _llm("gemini/gemini-2.5-pro", 'reasoning_effort = "high"\n'),
-         litellm_gap=GEMINI),
+         gap=GEMINI),
     Case("gemini-25-flash-effort", _llm("gemini/gemini-2.5-flash",
                                         'reasoning_effort = "medium"\n'),
-         litellm_gap=GEMINI),
+         gap=GEMINI),
     Case("gemini-safety", _llm("gemini/gemini-2.0-flash",
                                '[[llm.safety_settings]]\ncategory = "HARM_CATEGORY_HARASSMENT"\n'
                                'threshold = "BLOCK_NONE"\n'),
-         litellm_gap=GEMINI),
+         gap=GEMINI),
     # LiteLLM proxy
     Case("litellm-proxy-sonnet4", _llm("litellm_proxy/claude-sonnet-4")),
     Case("litellm-proxy-gpt", _llm("litellm_proxy/gpt-4o", "top_k = 40\nseed = 7\n")),
+    Case("litellm-proxy-info", _llm("litellm_proxy/team-coder")),  # the proxy's limit
+    Case("litellm-proxy-info-max-tokens", _llm("litellm_proxy/team-legacy", "top_p = 0.5\n")),
     # Reasoning models
     Case("o3-mini-effort", _llm("openai/o3-mini", 'reasoning_effort = "low"\n')),
     Case("o4-mini-no-effort", _llm("openai/o4-mini", "temperature = 0.5\n")),
@@ -117,5 +130,5 @@ CASES: tuple[Case, ...] = (
     Case("group-azure", _llm("openai/gpt-4o", "seed = 1\n") +
          '[llm.azure]\nmodel = "azure/prod"\napi_version = "2025-01-01-preview"\n',
          group="azure",
-         litellm_gap=AZURE),
+         gap=AZURE),
 )

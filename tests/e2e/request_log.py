@@ -20,6 +20,12 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 ANSWER = "Yes, I am ready."
+# What GET /v1/model/info reports, as a LiteLLM proxy does for the models it serves.
+PROXY_MODELS = [
+    {"model_name": "team-coder", "model_info": {"max_output_tokens": 12345,
+                                                "max_input_tokens": 100000}},
+    {"model_name": "team-legacy", "model_info": {"max_tokens": 2222}},
+]
 
 
 @dataclass(frozen=True)
@@ -133,7 +139,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         item, _ = self._record()
-        if item.path.endswith(("/model/info", "/models")):
+        if item.path.endswith("/model/info"):
+            self._send(200, "application/json", [json.dumps({"data": PROXY_MODELS}).encode()])
+        elif item.path.endswith("/models"):
             self._send(200, "application/json", [b'{"data": [], "object": "list"}'])
         else:
             self._send(404, "application/json", [b'{"error": {"message": "not found"}}'])

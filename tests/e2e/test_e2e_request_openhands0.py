@@ -36,15 +36,16 @@ STREAMING = ("stream", "stream_options")
 PROMPT = ("messages", "contents", "system")  # the prompt, in each protocol
 
 
-def comparable(r: request_log.Logged) -> dict[str, Any]:
-    """What must be equal: path, query, auth headers (masked) and the body sans streaming."""
+def comparable(r: request_log.Logged, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """What must be equal: path, query, auth headers (masked) and the body sans streaming;
+    ``skip``: body keys and auth headers left out."""
     path = r.path.replace(":streamGenerateContent", ":generateContent")
     query = {k: v for k, v in r.query.items() if (k, v) != ("alt", "sse")}
     body = r.body
     if isinstance(body, dict):
-        body = {k: v for k, v in body.items() if k not in STREAMING + PROMPT}
+        body = {k: v for k, v in body.items() if k not in STREAMING + PROMPT + skip}
     auth = {h: mask(r.headers[h]) + f" (len {len(r.headers[h])})"
-            for h in AUTH_HEADERS if h in r.headers}
+            for h in AUTH_HEADERS if h in r.headers and h not in skip}
     return {"method": r.method, "path": path, "query": query, "auth": auth,
             "body": json.dumps(body, sort_keys=True)}
 
@@ -60,6 +61,13 @@ class Sent:
     openhands_error: str
     our_kwargs_error: str
     live_test_outcome: str
+    openhands_gets: list[request_log.Logged]  # e.g. a LiteLLM proxy's model info
+    live_test_gets: list[request_log.Logged]
+
+
+def _get(r: request_log.Logged) -> tuple[str, dict[str, str]]:
+    """A GET as compared: its path and auth headers (masked)."""
+    return r.path, {h: mask(r.headers[h]) for h in AUTH_HEADERS if h in r.headers}
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +98,9 @@ def requests(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Sent]:
             ours[case.name] = asyncio.run(_run(values, case))
         return {c.name: Sent(log.of(f"oh-{c.name}"), log.of(f"us-{c.name}"),
                              log.of(f"kw-{c.name}"), errors.get(c.name) or "",
-                             errors.get(f"kw-{c.name}") or "", ours[c.name]) for c in CASES}
+                             errors.get(f"kw-{c.name}") or "", ours[c.name],
+                             log.of(f"oh-{c.name}", "GET"), log.of(f"us-{c.name}", "GET"))
+                for c in CASES}
 
 
 def _values(config: Path, group: str | None) -> dict[str, Any]:
@@ -121,15 +131,19 @@ def test_arguments_equal_openhands(case: Case, requests: dict[str, Sent]) -> Non
     assert comparable(sent.our_kwargs[0]) == comparable(sent.openhands[0])
 
 
-@pytest.mark.parametrize("case", [
-    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=c.litellm_gap))
-    if c.litellm_gap else c for c in CASES], ids=[c.name for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_live_test_request_equals_openhands(case: Case, requests: dict[str, Sent]) -> None:
     """The request the live test itself makes (its own litellm, streamed) is OpenHands',
-    except where the two litellm versions differ (``litellm_gap``: expected to differ)."""
+    except where the two litellm versions differ (``case.gap``: exactly there)."""
     sent = requests[case.name]
     assert sent.openhands, f"OpenHands sent nothing ({sent.openhands_error})"
     assert sent.live_test, f"the live test sent nothing ({sent.live_test_outcome})"
-    assert comparable(sent.live_test[0]) == comparable(sent.openhands[0])
+    ours, theirs = sent.live_test[0], sent.openhands[0]
+    if case.gap is None:
+        assert comparable(ours) == comparable(theirs)
+    else:
+        assert comparable(ours) != comparable(theirs), f"no longer differs: {case.gap.reason}"
+        assert comparable(ours, case.gap.differs) == comparable(theirs, case.gap.differs)
+    assert [_get(r) for r in sent.live_test_gets] == [_get(r) for r in sent.openhands_gets]
     every = sent.openhands + sent.live_test + sent.our_kwargs
     assert not any(case.key() in json.dumps(r.body) for r in every)
