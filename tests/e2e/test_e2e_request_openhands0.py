@@ -26,6 +26,7 @@ from tests.e2e.servers import server_env
 from tui import live_test as L
 from tui.catalog import catalog_path
 from tui.config_file import ConfigFile
+from tui.live_request import proxy_model_info
 from tui.settings import load, mask
 
 pytestmark = pytest.mark.timeout(openhands_venv.BUILD_TIMEOUT + 600)
@@ -83,9 +84,10 @@ def requests(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Sent]:
                 path.write_text(case.render(f"{url}/{side}-{case.name}"))
             jobs.append({"case": case.name, "config": str(tmp / f"oh-{case.name}.toml"),
                          "group": case.group})
+            values = _values(tmp / f"kw-{case.name}.toml", case.group)
+            info = asyncio.run(proxy_model_info(values))
             jobs.append({"case": f"kw-{case.name}",
-                         "kwargs": L.completion_kwargs(_values(tmp / f"kw-{case.name}.toml",
-                                                               case.group))})
+                         "kwargs": L.completion_kwargs(values, model_info=info)})
         (tmp / "cases.json").write_text(json.dumps(jobs))
         env = server_env(tmp, LITELLM_LOCAL_MODEL_COST_MAP="True")
         catalog = str(catalog_path())
