@@ -105,3 +105,16 @@ def test_the_live_test_asks_the_proxy_like_openhands(tmp_path: Path) -> None:
         assert [r.path for r in info] == ["/v1/model/info"] and info[0].key == KEY
         assert srv.chat[0].body["max_completion_tokens"] == 777
         assert not any(KEY in e.to_json() for e in events)
+
+
+def test_the_openhands_provider_goes_to_the_openhands_proxy(tmp_path: Path) -> None:
+    """OpenHands 0.62 sends an openhands/ model as litellm_proxy/ to its own LLM proxy,
+    whatever base_url says; the live test sends it there too."""
+    kw = kwargs_of(tmp_path, '[llm]\nmodel = "openhands/claude-sonnet-4-20250514"\n'
+                   'base_url = "http://127.0.0.1:9/v1"\n')
+    assert kw["model"] == "litellm_proxy/claude-sonnet-4-20250514"
+    assert kw["base_url"] == R.OPENHANDS_PROXY == "https://llm-proxy.app.all-hands.dev/"
+    assert (kw["max_completion_tokens"], kw["top_p"]) == (64000, 1.0)
+    kw = kwargs_of(tmp_path, '[llm]\nmodel = "openhands/gpt-5-2025-08-07"\n'
+                   'reasoning_effort = "low"\n')
+    assert kw["reasoning_effort"] == "low" and "temperature" not in kw

@@ -21,6 +21,7 @@ from tui.settings import Settings, mask
 
 DEFAULT_PROMPT = "Reply with one short sentence: are you ready to help with code?"
 AZURE_API_VERSION = "2024-12-01-preview"  # OpenHands' default for azure/ models
+OPENHANDS_PROXY = "https://llm-proxy.app.all-hands.dev/"  # where openhands/ models go
 # The one deliberate difference from OpenHands' request (its stream and stream_options).
 STREAMED = "streamed here; OpenHands asks without streaming"
 # What OpenHands 0.x's litellm (< 1.78) asks Anthropic for when no limit is known.
@@ -159,6 +160,10 @@ def completion_kwargs(values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT,
     max_out = _max_output_tokens(model, _get(values, "max_output_tokens"), model_info)
     if max_out is None and provider_of(model, _get(values, "custom_llm_provider")) == "anthropic":
         max_out = ANTHROPIC_0X_MAX_TOKENS  # later litellm would ask for 128000
+    base_url = _get(values, "base_url") or None
+    if model.startswith("openhands/"):  # OpenHands' own provider: its LiteLLM proxy
+        model, base_url = "litellm_proxy/" + model.removeprefix("openhands/"), OPENHANDS_PROXY
+        low = model.lower()
     if low.startswith("azure"):
         extra["max_tokens"] = max_out  # OpenHands issue 6777
     else:
@@ -197,7 +202,7 @@ def completion_kwargs(values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT,
         "messages": [{"role": "user", "content": prompt}],
         "stream": True,
         "api_key": _get(values, "api_key") or None,
-        "base_url": _get(values, "base_url") or None,
+        "base_url": base_url,
         "api_version": api_version or None,
         "custom_llm_provider": _get(values, "custom_llm_provider") or None,
         "timeout": _get(values, "timeout"),
