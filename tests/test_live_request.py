@@ -118,3 +118,12 @@ def test_the_openhands_provider_goes_to_the_openhands_proxy(tmp_path: Path) -> N
     kw = kwargs_of(tmp_path, '[llm]\nmodel = "openhands/gpt-5-2025-08-07"\n'
                    'reasoning_effort = "low"\n')
     assert kw["reasoning_effort"] == "low" and "temperature" not in kw
+
+
+def test_max_retries_goes_only_where_litellm_uses_the_openai_sdk(tmp_path: Path) -> None:
+    """max_retries = 0 turns off the OpenAI SDK's silent retries; litellm would put it into
+    the body of a Hugging Face request, which OpenHands never sends."""
+    kw = kwargs_of(tmp_path, '[llm]\nmodel = "huggingface/Qwen/Qwen2.5-Coder-32B-Instruct"\n')
+    assert "max_retries" not in kw and kw["num_retries"] == 0
+    for model in ("openai/gpt-4o", "azure/prod", "litellm_proxy/gpt-4o"):
+        assert kwargs_of(tmp_path, f'[llm]\nmodel = "{model}"\n')["max_retries"] == 0

@@ -86,6 +86,9 @@ _NO_EFFORT = ("claude-sonnet-4-5", "claude-haiku-4-5-20251001")
 _ONE_SAMPLER = ("claude-opus-4-1",)  # temperature kept, top_p dropped (only Opus 4.1 in 0.62)
 _LONG_OUTPUT = ("claude-3-7-sonnet", "claude-3.7-sonnet", "claude-sonnet-4",
                 "claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001")
+# Providers litellm reaches through the OpenAI SDK, which retries silently unless
+# max_retries is 0; others take no max_retries (Hugging Face would get it in the body).
+_OPENAI_SDK = ("openai", "azure", "litellm_proxy")
 _CORE = ("model", "messages", "stream", "api_key", "base_url", "api_version",
          "custom_llm_provider", "timeout", "drop_params", "seed", "num_retries", "max_retries")
 
@@ -209,8 +212,9 @@ def completion_kwargs(values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT,
         "drop_params": _get(values, "drop_params"),
         "seed": _get(values, "seed"),
         "num_retries": 0,  # LiteLLM's own retries: off, every request is one the user sees
-        "max_retries": 0,  # the OpenAI SDK's silent retries: off
     }
+    if provider_of(model, core["custom_llm_provider"]) in _OPENAI_SDK:
+        core["max_retries"] = 0  # the OpenAI SDK's silent retries: off
     return {**{k: v for k, v in extra.items() if k not in _CORE}, **core}
 
 

@@ -48,6 +48,8 @@ AZURE = Gap("litellm < 1.78 sends the key to Azure twice: api-key and Authorizat
             ("authorization",))
 OPUS = Gap("litellm < 1.78 drops thinking: {type: disabled} for Anthropic; later litellm "
            "sends it", ("thinking",))
+DEEPSEEK = Gap("later litellm sends reasoning_effort and thinking: {type: enabled} to "
+               "DeepSeek; litellm < 1.78 drops reasoning_effort", ("reasoning_effort", "thinking"))
 GEMINI = Gap("with a base URL, litellm < 1.78 sends the Gemini key as Authorization: Bearer, "
              "later litellm as x-goog-api-key", ("authorization", "x-goog-api-key"))
 
@@ -121,6 +123,19 @@ CASES: tuple[Case, ...] = (
          "temperature = 0.3}\n", group="tuned"),
     Case("custom-llm-provider", _llm("my-local-model", 'custom_llm_provider = "openai"\n')),
     Case("hosted-vllm", _llm("hosted_vllm/Qwen/Qwen3-Coder-30B", "top_k = 20\n")),
+    # Other providers and parameters
+    Case("huggingface", _llm("huggingface/Qwen/Qwen2.5-Coder-32B-Instruct")),
+    Case("xai-grok", _llm("xai/grok-4-0709", "temperature = 0.3\n")),
+    Case("ollama-chat", _llm("ollama_chat/qwen2.5-coder:7b", "top_k = 30\n")),
+    Case("deepseek-r1-effort", _llm("deepseek/deepseek-r1-0528", 'reasoning_effort = "low"\n'),
+         gap=DEEPSEEK),
+    Case("anthropic-seed-dropped", _llm("anthropic/claude-3-7-sonnet-20250219", "seed = 5\n")),
+    Case("mistral-safety", _llm("mistral/codestral-latest",
+                                '[[llm.safety_settings]]\ncategory = "HARM_CATEGORY_HARASSMENT"\n'
+                                'threshold = "BLOCK_NONE"\n')),
+    Case("reasoning-completion-kwargs", _llm("openai/o3", 'reasoning_effort = "low"\n') +
+         '[llm.deep]\ncompletion_kwargs = {reasoning_effort = "high", '
+         'max_completion_tokens = 9000}\n', group="deep"),
     # Named groups (inheriting [llm])
     Case("group-groq", _llm("openai/gpt-4o", "temperature = 0.5\n") +
          '[llm.fast]\nmodel = "groq/llama-3.1-8b-instant"\n', group="fast"),
