@@ -121,9 +121,34 @@ def test_the_openhands_provider_goes_to_the_openhands_proxy(tmp_path: Path) -> N
 
 
 def test_max_retries_goes_only_where_litellm_uses_the_openai_sdk(tmp_path: Path) -> None:
-    """max_retries = 0 turns off the OpenAI SDK's silent retries; litellm would put it into
-    the body of a Hugging Face request, which OpenHands never sends."""
+    """max_retries = 0 turns off the OpenAI SDK's silent retries; litellm would put it (or
+    num_retries) into the body of a Hugging Face request, which OpenHands never sends."""
     kw = kwargs_of(tmp_path, '[llm]\nmodel = "huggingface/Qwen/Qwen2.5-Coder-32B-Instruct"\n')
-    assert "max_retries" not in kw and kw["num_retries"] == 0
+    assert "max_retries" not in kw and "num_retries" not in kw
     for model in ("openai/gpt-4o", "azure/prod", "litellm_proxy/gpt-4o"):
-        assert kwargs_of(tmp_path, f'[llm]\nmodel = "{model}"\n')["max_retries"] == 0
+        kw = kwargs_of(tmp_path, f'[llm]\nmodel = "{model}"\n')
+        assert (kw["max_retries"], kw["num_retries"]) == (0, 0)
+
+
+def test_no_hidden_retries_without_max_retries(tmp_path: Path) -> None:
+    """A provider sent no num_retries / max_retries still gets exactly one request per
+    attempt: a 429 and a 500 reach the server once each."""
+    import asyncio
+
+    from tests import fault_server as fs
+    from tui import live_test as L
+
+    with fs.FaultServer() as srv:
+        for reply in (fs.rate_limited(), fs.error(500, "boom", "server_error")):
+            srv.reset()
+            srv.push(reply)
+            values = values_of_toml(tmp_path, f'[llm]\nmodel = "groq/test-model"\n'
+                                    f'base_url = "{srv.url}"\napi_key = "{KEY}"\n'
+                                    "num_retries = 1\n")
+            assert "max_retries" not in R.completion_kwargs(values)
+
+            async def go(v: dict[str, Any] = values) -> list[L.Event]:
+                return [e async for e in L.run(v)]
+
+            events = asyncio.run(go())
+            assert isinstance(events[-1], L.Failed) and srv.count == 1, events[-1]

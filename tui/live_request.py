@@ -87,7 +87,7 @@ _ONE_SAMPLER = ("claude-opus-4-1",)  # temperature kept, top_p dropped (only Opu
 _LONG_OUTPUT = ("claude-3-7-sonnet", "claude-3.7-sonnet", "claude-sonnet-4",
                 "claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001")
 # Providers litellm reaches through the OpenAI SDK, which retries silently unless
-# max_retries is 0; others take no max_retries (Hugging Face would get it in the body).
+# max_retries (or num_retries) is 0; Hugging Face would get either in the request body.
 _OPENAI_SDK = ("openai", "azure", "litellm_proxy")
 _CORE = ("model", "messages", "stream", "api_key", "base_url", "api_version",
          "custom_llm_provider", "timeout", "drop_params", "seed", "num_retries", "max_retries")
@@ -211,10 +211,11 @@ def completion_kwargs(values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT,
         "timeout": _get(values, "timeout"),
         "drop_params": _get(values, "drop_params"),
         "seed": _get(values, "seed"),
-        "num_retries": 0,  # LiteLLM's own retries: off, every request is one the user sees
     }
     if provider_of(model, core["custom_llm_provider"]) in _OPENAI_SDK:
-        core["max_retries"] = 0  # the OpenAI SDK's silent retries: off
+        # Silent retries off (LiteLLM's and the OpenAI SDK's): every request is one the user
+        # sees. Other providers retry only when asked to, and would get these in the body.
+        core.update(num_retries=0, max_retries=0)
     return {**{k: v for k, v in extra.items() if k not in _CORE}, **core}
 
 
