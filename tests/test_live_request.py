@@ -152,3 +152,15 @@ def test_no_hidden_retries_without_max_retries(tmp_path: Path) -> None:
 
             events = asyncio.run(go())
             assert isinstance(events[-1], L.Failed) and srv.count == 1, events[-1]
+
+
+def test_model_names_are_matched_with_openhands_case_rules(tmp_path: Path) -> None:
+    """OpenHands matches "gemini-2.5-pro", the Claude 4.5 names, "azure" and "huggingface"
+    case-sensitively (its reasoning-model list case-insensitively)."""
+    kw = kwargs_of(tmp_path, '[llm]\nmodel = "gemini/Gemini-2.5-Pro"\n')
+    assert "thinking" not in kw and "temperature" not in kw  # a reasoning model, no budget
+    kw = kwargs_of(tmp_path, '[llm]\nmodel = "anthropic/Claude-Sonnet-4-5"\n'
+                   'reasoning_effort = "low"\n')
+    assert kw["reasoning_effort"] == "low"
+    kw = kwargs_of(tmp_path, '[llm]\nmodel = "HuggingFace/some-model"\n')
+    assert kw["top_p"] == 1.0

@@ -158,7 +158,7 @@ def completion_kwargs(values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT,
     low = model.lower()
     extra: dict[str, Any] = {"temperature": _get(values, "temperature")}
     top_p = _get(values, "top_p")
-    if low.startswith("huggingface") and top_p == 1:
+    if model.startswith("huggingface") and top_p == 1:
         top_p = 0.9  # OpenHands: Hugging Face rejects OpenAI's default top_p
     max_out = _max_output_tokens(model, _get(values, "max_output_tokens"), model_info)
     if max_out is None and provider_of(model, _get(values, "custom_llm_provider")) == "anthropic":
@@ -167,7 +167,7 @@ def completion_kwargs(values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT,
     if model.startswith("openhands/"):  # OpenHands' own provider: its LiteLLM proxy
         model, base_url = "litellm_proxy/" + model.removeprefix("openhands/"), OPENHANDS_PROXY
         low = model.lower()
-    if low.startswith("azure"):
+    if model.startswith("azure"):
         extra["max_tokens"] = max_out  # OpenHands issue 6777
     else:
         extra["max_completion_tokens"] = max_out
@@ -178,10 +178,10 @@ def completion_kwargs(values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT,
     name = _basename(model)
     if any(fnmatch(name, p) for p in _REASONING):
         effort = _get(values, "reasoning_effort")
-        if "gemini-2.5-pro" in low and effort in (None, "low", "none"):
+        if "gemini-2.5-pro" in model and effort in (None, "low", "none"):
             extra["thinking"] = {"budget_tokens": 128}
             extra["allowed_openai_params"] = ["thinking"]
-        elif not any(m in low for m in _NO_EFFORT) and effort is not None:
+        elif not any(m in model for m in _NO_EFFORT) and effort is not None:
             extra["reasoning_effort"] = effort
         extra.pop("temperature", None)
         extra.pop("top_p", None)
@@ -198,7 +198,7 @@ def completion_kwargs(values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT,
         extra.pop("top_p")
     extra.update(_get(values, "completion_kwargs") or {})
     api_version = _get(values, "api_version")
-    if low.startswith("azure") and not api_version:
+    if model.startswith("azure") and not api_version:
         api_version = AZURE_API_VERSION
     core = {
         "model": model,
