@@ -161,6 +161,7 @@ class FaultServer:
 
     def __init__(self, models: tuple[str, ...] = ("test-model",)) -> None:
         self.models = self._models = models  # GET /v1/models lists these
+        self.model_info: list[dict[str, Any]] = []  # GET /v1/model/info lists these (a proxy)
         self.default = ok()
         self.requests: list[Request] = []
         self._script: deque[Reply] = deque()
@@ -265,6 +266,10 @@ class _Handler(BaseHTTPRequestHandler):
             data = [{"id": m, "object": "model", "created": 0, "owned_by": "fault-server"}
                     for m in self.fault.models]
             self._json(200, {"object": "list", "data": data})
+        elif _route(self.path) == "model_info":
+            with self.fault._lock:
+                self.fault.requests.append(self._record(None))
+            self._json(200, {"data": self.fault.model_info})
         else:
             self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
 
@@ -396,10 +401,12 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _route(path: str) -> str:
-    """Which endpoint a request path is: "chat", "models" or ""."""
+    """Which endpoint a request path is: "chat", "models", "model_info" or ""."""
     clean = urlsplit(path).path.rstrip("/")
     if clean.endswith("/chat/completions"):
         return "chat"
+    if clean.endswith("/model/info"):
+        return "model_info"
     return "models" if clean.endswith("/models") else ""
 
 

@@ -453,7 +453,7 @@ def test_completion_kwargs_like_openhands() -> None:
     assert "temperature" not in kw and "top_p" not in kw  # reasoning models
     kw = L.completion_kwargs(settings(None, model="anthropic/claude-sonnet-4-20250514",
                                       temperature=0.5))
-    assert kw["temperature"] == 0.5 and "top_p" not in kw  # one sampler for Claude 4
+    assert kw["temperature"] == 0.5 and kw["top_p"] == 1.0  # OpenHands 0.62 keeps both
     assert kw["max_completion_tokens"] == 64000
     kw = L.completion_kwargs(settings(None, model="openai/gpt-4o"))
     assert kw["max_completion_tokens"] == entries()["gpt-4o"]["max_output_tokens"]
@@ -656,12 +656,13 @@ def test_cli_streams_the_answer_with_countdown_and_stats(srv: fs.FaultServer, tm
     lines = p.stderr.splitlines()
     assert lines[0] == f"testing openai/test-model at {srv.url}, key ****{CANARY[-4:]}"
     assert lines[1].startswith("limits: first token within 30 s")
-    assert lines[2:5] == ["attempt 1/3",
+    assert lines[2] == "streamed here; OpenHands asks without streaming"
+    assert lines[3:6] == ["attempt 1/3",
                           "rate limited (429): attempt 2/3 in 1 s (the provider asks to wait "
                           "1 s; OpenHands ignores Retry-After and would retry after 0.5 s)",
                           "attempt 2/3"]
-    assert lines[5].startswith("done: OK in ") and "tokens/s" in lines[5]
-    assert "12 prompt + 6 completion tokens, after 2 attempts" in lines[5]
+    assert lines[6].startswith("done: OK in ") and "tokens/s" in lines[6]
+    assert "12 prompt + 6 completion tokens, after 2 attempts" in lines[6]
     assert srv.count == 2 and srv.chat[0].key == CANARY
     assert srv.chat[1].body["messages"][0]["content"] == "Say hi"
 

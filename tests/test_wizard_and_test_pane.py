@@ -241,6 +241,7 @@ def test_test_pane_streams_and_shows_stats(tmp_path: Path,
             assert panel.answer == "Hello from the server"
             shown = str(panel.query_one("#test-request", Static).render())
             assert "openai/test-model" in shown and CANARY[-4:] in shown
+            assert "Streamed here; OpenHands asks without streaming." in shown
             assert CANARY not in app.export_screenshot()
             assert "first token" in status(app) and "tokens/s" in status(app)
 

@@ -156,6 +156,13 @@ class Field:
             raise FieldError(problem, self)
         return value
 
+    def as_openhands(self, value: Any) -> Any:
+        """A well-typed value as OpenHands' pydantic model holds it: ``40`` in a float field
+        is ``40.0`` (and is sent as ``40.0``)."""
+        if self.type is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        return value
+
     def type_problem(self, value: Any) -> str | None:
         """Why OpenHands would reject this value's type, or None."""
         ok = {

@@ -21,6 +21,11 @@ from tui.settings import Settings, mask
 
 DEFAULT_PROMPT = "Reply with one short sentence: are you ready to help with code?"
 AZURE_API_VERSION = "2024-12-01-preview"  # OpenHands' default for azure/ models
+OPENHANDS_PROXY = "https://llm-proxy.app.all-hands.dev/"  # where openhands/ models go
+# The one deliberate difference from OpenHands' request (its stream and stream_options).
+STREAMED = "streamed here; OpenHands asks without streaming"
+# What OpenHands 0.x's litellm (< 1.78) asks Anthropic for when no limit is known.
+ANTHROPIC_0X_MAX_TOKENS = 4096
 
 @dataclass(frozen=True)
 class RequestInfo:
@@ -56,7 +61,7 @@ def _get(values: Mapping[str, Any], name: str) -> Any:
     f = F.BY_NAME[name]
     value = values.get(name, f.default)
     if value is None or f.type_problem(value) is None:
-        return value
+        return f.as_openhands(value)
     if f.type is int and isinstance(value, float) and math.isfinite(value):
         return value  # e.g. a sub-second timeout: litellm takes it
     if isinstance(value, str):
@@ -73,14 +78,17 @@ def _basename(model: str) -> str:
     return name.removesuffix("-gguf")
 
 
-# Models OpenHands sends reasoning_effort to (and no temperature / top_p).
+# Models OpenHands 0.62 sends reasoning_effort to (and no temperature / top_p).
 _REASONING = ("o1", "o1-2024-12-17", "o3", "o3-2025-04-16", "o3-mini", "o3-mini-2025-01-31",
               "o4-mini", "o4-mini-2025-04-16", "gemini-2.5-flash", "gemini-2.5-pro", "gpt-5*",
               "deepseek-r1-0528*", "claude-sonnet-4-5*", "claude-haiku-4-5*")
-_NO_EFFORT = ("claude-sonnet-4-5", "claude-haiku-4-5-20251001", "claude-opus-4-6")
-_ONE_SAMPLER = ("claude-opus-4-1", "claude-opus-4-5", "claude-opus-4-6", "claude-sonnet-4")
+_NO_EFFORT = ("claude-sonnet-4-5", "claude-haiku-4-5-20251001")
+_ONE_SAMPLER = ("claude-opus-4-1",)  # temperature kept, top_p dropped (only Opus 4.1 in 0.62)
 _LONG_OUTPUT = ("claude-3-7-sonnet", "claude-3.7-sonnet", "claude-sonnet-4",
                 "claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001")
+# Providers litellm reaches through the OpenAI SDK, which retries silently unless
+# max_retries (or num_retries) is 0; Hugging Face would get either in the request body.
+_OPENAI_SDK = ("openai", "azure", "litellm_proxy")
 _CORE = ("model", "messages", "stream", "api_key", "base_url", "api_version",
          "custom_llm_provider", "timeout", "drop_params", "seed", "num_retries", "max_retries")
 
@@ -98,30 +106,68 @@ def _catalog_info(model: str) -> dict[str, Any]:
     return {}
 
 
-def _max_output_tokens(model: str, configured: int | None) -> int | None:
-    """What OpenHands sends as the answer limit: the setting, else the model's own limit."""
+def _max_output_tokens(model: str, configured: int | None,
+                       proxy_info: Mapping[str, Any] | None = None) -> int | None:
+    """What OpenHands sends as the answer limit: the setting, else the model's own limit
+    (from the LiteLLM proxy's model info, else the catalog)."""
     if configured is not None:
         return configured
     if any(m in model for m in _LONG_OUTPUT):
         return 64000
-    info = _catalog_info(model)
+    info = proxy_info or _catalog_info(model)
     for key in ("max_output_tokens", "max_tokens"):
         if isinstance(info.get(key), int):
             return info[key]
     return None
 
 
-def completion_kwargs(values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT
-                      ) -> dict[str, Any]:
-    """The arguments of ``litellm.acompletion``: OpenHands' call, streamed, no hidden retries."""
+async def proxy_model_info(values: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A ``litellm_proxy/`` model's info from the proxy (``GET {base_url}/v1/model/info``),
+    read the way OpenHands 0.x reads it before its first request; None when there is none."""
+    model = str(_get(values, "model") or "").strip()
+    if not model.startswith("litellm_proxy/"):
+        return None
+    base = str(_get(values, "base_url") or "").strip()
+    if not base.startswith(("http://", "https://")):
+        base = "http://" + base
+    key = _get(values, "api_key") or None
+    try:
+        import httpx
+
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            r = await client.get(f"{base}/v1/model/info",
+                                 headers={"Authorization": f"Bearer {key}"})
+        data = r.json().get("data", [])
+    except Exception:
+        return None
+    name = model.removeprefix("litellm_proxy/")
+    for item in data if isinstance(data, list) else []:
+        if isinstance(item, dict) and item.get("model_name") == name:
+            info = item.get("model_info")
+            return info if isinstance(info, dict) else None
+    return None
+
+
+def completion_kwargs(values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT,
+                      model_info: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The arguments of ``litellm.acompletion``: OpenHands' call, streamed, no hidden retries.
+
+    ``model_info``: what a LiteLLM proxy reports about the model (:func:`proxy_model_info`).
+    """
     model = str(_get(values, "model") or "").strip()
     low = model.lower()
     extra: dict[str, Any] = {"temperature": _get(values, "temperature")}
     top_p = _get(values, "top_p")
-    if low.startswith("huggingface") and top_p == 1:
+    if model.startswith("huggingface") and top_p == 1:
         top_p = 0.9  # OpenHands: Hugging Face rejects OpenAI's default top_p
-    max_out = _max_output_tokens(model, _get(values, "max_output_tokens"))
-    if low.startswith("azure"):
+    max_out = _max_output_tokens(model, _get(values, "max_output_tokens"), model_info)
+    if max_out is None and provider_of(model, _get(values, "custom_llm_provider")) == "anthropic":
+        max_out = ANTHROPIC_0X_MAX_TOKENS  # later litellm would ask for 128000
+    base_url = _get(values, "base_url") or None
+    if model.startswith("openhands/"):  # OpenHands' own provider: its LiteLLM proxy
+        model, base_url = "litellm_proxy/" + model.removeprefix("openhands/"), OPENHANDS_PROXY
+        low = model.lower()
+    if model.startswith("azure"):
         extra["max_tokens"] = max_out  # OpenHands issue 6777
     else:
         extra["max_completion_tokens"] = max_out
@@ -132,10 +178,10 @@ def completion_kwargs(values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT
     name = _basename(model)
     if any(fnmatch(name, p) for p in _REASONING):
         effort = _get(values, "reasoning_effort")
-        if "gemini-2.5-pro" in low and effort in (None, "low", "none"):
+        if "gemini-2.5-pro" in model and effort in (None, "low", "none"):
             extra["thinking"] = {"budget_tokens": 128}
             extra["allowed_openai_params"] = ["thinking"]
-        elif not any(m in low for m in _NO_EFFORT) and effort is not None:
+        elif not any(m in model for m in _NO_EFFORT) and effort is not None:
             extra["reasoning_effort"] = effort
         extra.pop("temperature", None)
         extra.pop("top_p", None)
@@ -152,22 +198,24 @@ def completion_kwargs(values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT
         extra.pop("top_p")
     extra.update(_get(values, "completion_kwargs") or {})
     api_version = _get(values, "api_version")
-    if low.startswith("azure") and not api_version:
+    if model.startswith("azure") and not api_version:
         api_version = AZURE_API_VERSION
     core = {
         "model": model,
         "messages": [{"role": "user", "content": prompt}],
         "stream": True,
         "api_key": _get(values, "api_key") or None,
-        "base_url": _get(values, "base_url") or None,
+        "base_url": base_url,
         "api_version": api_version or None,
         "custom_llm_provider": _get(values, "custom_llm_provider") or None,
         "timeout": _get(values, "timeout"),
         "drop_params": _get(values, "drop_params"),
         "seed": _get(values, "seed"),
-        "num_retries": 0,  # LiteLLM's own retries: off, every request is one the user sees
-        "max_retries": 0,  # the OpenAI SDK's silent retries: off
     }
+    if provider_of(model, core["custom_llm_provider"]) in _OPENAI_SDK:
+        # Silent retries off (LiteLLM's and the OpenAI SDK's): every request is one the user
+        # sees. Other providers retry only when asked to, and would get these in the body.
+        core.update(num_retries=0, max_retries=0)
     return {**{k: v for k, v in extra.items() if k not in _CORE}, **core}
 
 

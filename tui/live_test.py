@@ -43,19 +43,21 @@ from tui import live_limits as LIM
 from tui.live_classify import _Cause, _classify, _Context, _server_models
 from tui.live_request import (
     DEFAULT_PROMPT,
+    STREAMED,
     RequestInfo,
     _catalog_info,
     _get,
     _secrets,
     completion_kwargs,
     describe_request,
+    proxy_model_info,
     values_of,
 )
 
 __all__ = [
-    "DEFAULT_PROMPT", "Attempt", "Awaiting", "Clock", "Done", "Event", "Failed", "Limits",
-    "RealClock", "RequestInfo", "Started", "Stats", "Token", "Waiting", "completion_kwargs",
-    "describe_request", "run", "values_of",
+    "DEFAULT_PROMPT", "STREAMED", "Attempt", "Awaiting", "Clock", "Done", "Event", "Failed",
+    "Limits", "RealClock", "RequestInfo", "Started", "Stats", "Token", "Waiting",
+    "completion_kwargs", "describe_request", "run", "values_of",
 ]
 
 Limits = LIM.Limits
@@ -109,7 +111,9 @@ class Started(Event):
 
     def summary(self) -> str:
         text = f"testing {self.request.describe()}"
-        return f"{text}\nlimits: {self.limits}" if self.limits else text
+        if self.limits:
+            text += f"\nlimits: {self.limits}"
+        return f"{text}\n{STREAMED}"
 
 
 @dataclass(frozen=True)
@@ -394,7 +398,7 @@ async def run(settings_values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT, 
     """
     clock = clock or RealClock()
     values = dict(settings_values)
-    kwargs = completion_kwargs(values, prompt)
+    kwargs = completion_kwargs(values, prompt, await proxy_model_info(values))
     info = describe_request(kwargs, unsaved)
     secrets = _secrets(values, kwargs)
     ctx = _Context(values, kwargs, secrets)

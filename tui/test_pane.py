@@ -178,7 +178,7 @@ class LiveTestPanel(Vertical, can_focus=True):
         if isinstance(ev, L.Started):
             self.query_one("#test-request", Static).update(
                 f"Request: {ev.request.describe()}\nSent: {ev.request.describe_params()}\n"
-                f"Limits: {ev.limits}")
+                f"Limits: {ev.limits}\n{L.STREAMED[0].upper()}{L.STREAMED[1:]}.")
         elif isinstance(ev, L.Attempt):
             bar.add_class("hidden")
             self._set_status(f"Attempt {ev.n} of {ev.total}…")
