@@ -156,7 +156,7 @@ def test_apply_values_are_config_toml_or_the_sdk_default() -> None:
 
 def test_merge_keeps_other_keys_and_their_order() -> None:
     old = {"model": "a", "usage_id": "agent", "api_key": "k", "zzz": 1}
-    new = O.merge_llm(old, {"model": "b", "api_key": None, "seed": None})
+    new = O.merge_llm(old, {"model": "b", "api_key": None, "seed": None, "timeout": 300})
     assert list(new) == ["model", "usage_id", "api_key", "zzz"]
     assert new == {"model": "b", "usage_id": "agent", "api_key": None, "zzz": 1}
 

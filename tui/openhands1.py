@@ -370,11 +370,11 @@ def llm_values(values: Mapping[str, Any], is_set: Mapping[str, bool]) -> dict[st
 
 
 def merge_llm(existing: Mapping[str, Any] | None, update: Mapping[str, Any]) -> dict[str, Any]:
-    """``existing`` with ``update`` applied: other keys and the key order kept; a None for a
-    key the object does not have is not added."""
+    """``existing`` with ``update`` applied: other keys and the key order kept; a key the
+    object does not have is added only with a value other than the SDK's default."""
     out = dict(existing or {})
     for key, value in update.items():
-        if value is None and key not in out:
+        if key not in out and (value is None or value == SDK_DEFAULTS.get(key, _ABSENT)):
             continue
         out[key] = value
     return out
