@@ -240,3 +240,15 @@ def test_doctor_reports_plaintext_keys_model_and_rejected_profiles(tmp_path: Pat
     assert "the SDK refuses the profile name '-bad'" in text
     assert all(CLI_KEY not in t and WEB_KEY not in t for _l, t in found)
     assert {level for level, _t in found} == {"warning"}  # never changes doctor's exit code
+
+
+def test_import_again_changes_nothing(tmp_path: Path) -> None:
+    home = persistence(tmp_path)
+    cfg = _cfg(tmp_path, "[llm]\n")
+    cfg.save(Y.plan_import(cfg, _docs(home)).edits)
+    again = Y.plan_import(ConfigFile.load(cfg.path), _docs(home))
+    assert [i.group for i in again.items][:2] == [None, "web"]  # not a new [llm.cli]
+    assert not again.conflicts
+    before = cfg.path.read_bytes()
+    assert ConfigFile.load(cfg.path).save(again.edits) is False
+    assert cfg.path.read_bytes() == before

@@ -107,7 +107,8 @@ def plan_import(cfg: ConfigFile, found: list[tuple[O.Found, O.JsonDoc]],
             plan.notes.append(f"{src.label} skipped: it has no model")
             continue
         notes = list(imported.notes)
-        if src.name is None and llm_free and None not in taken:
+        same = all(base.get(k) == v for k, v in imported.values.items())  # imported before
+        if src.name is None and (llm_free or same) and None not in taken:
             group: str | None = None
         else:
             wanted = src.kind if src.name is None else O.group_name(src.name)
