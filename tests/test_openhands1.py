@@ -252,3 +252,27 @@ def test_import_again_changes_nothing(tmp_path: Path) -> None:
     before = cfg.path.read_bytes()
     assert ConfigFile.load(cfg.path).save(again.edits) is False
     assert cfg.path.read_bytes() == before
+
+
+def test_apply_refuses_a_file_openhands_saved_after_the_plan(tmp_path: Path) -> None:
+    home = persistence(tmp_path)
+    cli = home / "agent_settings.json"
+    cli.write_bytes(cli.read_bytes().replace(f'"{CLI_KEY}"'.encode(), b"null"))
+    cfg = _cfg(tmp_path, '[llm]\nmodel = "openai/gpt-4o"\n')
+    writes, _notes = Y.plan_apply(cfg, "cli", None, store=None,  # type: ignore[arg-type]
+                                  environ=env_for(home))
+    assert writes[0].lines and CLI_KEY not in writes[0].raw.decode()
+    cli.write_text(cli.read_text().replace('"num_retries":7', '"num_retries":6'))
+    saved = cli.read_bytes()
+    with pytest.raises(ConfigError, match="changed since it was read"):
+        Y.write(writes[0])
+    assert cli.read_bytes() == saved
+
+
+def test_a_symlinked_settings_file_stays_a_symlink(tmp_path: Path) -> None:
+    real = tmp_path / "real.json"
+    real.write_text('{"llm": {"model": "a"}}')
+    link = tmp_path / "agent_settings.json"
+    link.symlink_to(real)
+    O.write_json(link, b'{"llm": {"model": "b"}}', link.read_bytes())
+    assert link.is_symlink() and real.read_text() == '{"llm": {"model": "b"}}'

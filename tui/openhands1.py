@@ -221,7 +221,10 @@ def render(data: Any, style: Style) -> bytes:
 def write_json(path: Path, raw: bytes, expected: bytes | None,
                lock_target: Path | None = None) -> None:
     """Replace ``path`` by ``raw`` (mode 0600), atomically, under a lock; refused when the
-    file is no longer ``expected`` (None: it must still not exist)."""
+    file is no longer ``expected`` (None: it must still not exist). A symlink's target is
+    written, the link kept."""
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     with locked(lock_target or path, LOCK_TIMEOUT, create_folder=True) as problem:
         if problem:
             raise ConfigError(f"cannot write {path}: {problem}; nothing was written.")

@@ -21,7 +21,7 @@ from tui import settings as S
 from tui.catalog import provider_of
 from tui.config_file import ConfigFile
 from tui.config_io import ConfigError
-from tui.secrets import SecretStore, account
+from tui.secrets import SecretStore, SecretStoreError, account
 
 WEB_KEY_HELP = (
     "the web app reads its key only from its own settings.json, in plaintext: enter the key "
@@ -206,7 +206,7 @@ def _guard_keys(old: Mapping[str, Any] | None, s: S.Settings, store: SecretStore
         acct = s.account(f.name)
         try:
             stored = store.get(acct)
-        except Exception as e:  # SecretStoreError: unknown is not absent
+        except SecretStoreError as e:  # unknown is not absent
             raise ConfigError(f"{path} holds a plaintext {f.name} and the keyring could not be "
                               f"read to check it is kept ({e}); nothing was written.") from None
         if stored != secret:
