@@ -165,6 +165,10 @@ def test_diff_never_shows_a_key() -> None:
     lines = O.diff({"llm": {"api_key": "sk-canary-x", "num_retries": 5}},
                    {"llm": {"api_key": None, "num_retries": 7}})
     assert lines == ["llm.api_key: (a key) -> null", "llm.num_retries: 5 -> 7"]
+    lines = O.diff({"p": {}, "q": [1]}, {"p": {"new": {"model": "m", "api_key": "sk-canary-y"}},
+                                        "q": [{"api_key": "sk-canary-z"}]})
+    assert lines == ['p.new.model: (absent) -> "m"', "p.new.api_key: (absent) -> (a key)",
+                     'q: [1] -> [{"api_key": "(a key)"}]']
 
 
 # -- plans ------------------------------------------------------------------------------

@@ -394,12 +394,22 @@ def group_name(name: str) -> str:
 
 
 # ------------------------------------------------------------------------------ diffs
+def _hide(value: Any) -> Any:
+    """``value`` with every secret inside replaced by ``(a key)``."""
+    if isinstance(value, dict):
+        return {k: "(a key)" if k in SECRET_KEYS and secret_of(v) else _hide(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_hide(v) for v in value]
+    return value
+
+
 def _show(key: str, value: Any) -> str:
     if value is _ABSENT:
         return "(absent)"
     if key in SECRET_KEYS and isinstance(value, str):
         return "(a key)" if secret_of(value) else json.dumps(value)
-    text = json.dumps(value, ensure_ascii=False)
+    text = json.dumps(_hide(value), ensure_ascii=False)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -416,6 +426,8 @@ def diff(old: Any, new: Any, path: str = "") -> list[str]:
             a, b = old.get(key, _ABSENT), new.get(key, _ABSENT)
             if isinstance(a, dict) and isinstance(b, dict):
                 lines += diff(a, b, sub)
+            elif a is _ABSENT and isinstance(b, dict) and b:  # a new object, key by key
+                lines += diff({}, b, sub)
             elif a != b or type(a) is not type(b):
                 lines.append(f"{sub}: {_show(str(key), a)} -> {_show(str(key), b)}")
         return lines

@@ -207,8 +207,9 @@ def _guard_keys(old: Mapping[str, Any] | None, s: S.Settings, store: SecretStore
         try:
             stored = store.get(acct)
         except SecretStoreError as e:  # unknown is not absent
+            why = str(e).rstrip(".")
             raise ConfigError(f"{path} holds a plaintext {f.name} and the keyring could not be "
-                              f"read to check it is kept ({e}); nothing was written.") from None
+                              f"read to check it is kept ({why}); nothing was written.") from None
         if stored != secret:
             raise ConfigError(
                 f"{path} holds a plaintext {f.name} that the keyring does not have for "
@@ -307,8 +308,8 @@ def _plan_web(cfg: ConfigFile, active: str | None, groups: list[str | None],
     for g in groups:
         s = _load(cfg, g, store)
         for v in s.unread_needed():
-            raise ConfigError(f"{v.field.name} of {S.group_label(g)} is unknown: {v.unread}; "
-                              "nothing was written.")
+            raise ConfigError(f"{v.field.name} of {S.group_label(g)} is unknown: "
+                              f"{(v.unread or '').rstrip('.')}; nothing was written.")
         update = _llm_update(s, with_keys=True)
         profiles[names[g]] = O.merge_llm(profiles.get(names[g]), update)
         if g == active:
