@@ -280,3 +280,15 @@ def test_a_symlinked_settings_file_stays_a_symlink(tmp_path: Path) -> None:
     link.symlink_to(real)
     O.write_json(link, b'{"llm": {"model": "b"}}', link.read_bytes())
     assert link.is_symlink() and real.read_text() == '{"llm": {"model": "b"}}'
+
+
+def test_core_imports_neither_textual_nor_litellm() -> None:
+    import subprocess
+    import sys
+
+    code = ("import json, sys; import tui.openhands1 as O, tui.openhands1_sync\n"
+            f"O.to_fields(json.load(open({str(FIX / 'cli' / 'agent_settings.json')!r}))['llm'])\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('litellm', 'textual')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).parent.parent, timeout=120, check=True)
+    assert out.stdout.strip() == "[]"
