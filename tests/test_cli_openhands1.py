@@ -235,7 +235,7 @@ def test_apply_web_needs_insecure_storage_for_its_key(run: Run, home: Path, conf
     assert "enter the key in the web UI" in p.stderr
     assert (home / "settings.json").read_bytes() == before
     keyring("set", "anthropic", APPLIED_KEY)
-    p = run("--llm", "fast", "apply", "--to", "web", "--insecure-storage")
+    p = run("apply", "--to", "web", "--insecure-storage", "--llm", "fast")
     assert p.returncode == 0, p.stderr
     assert "PLAINTEXT" in p.stderr
     data = _json(home / "settings.json")
