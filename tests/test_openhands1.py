@@ -238,7 +238,8 @@ def test_doctor_reports_plaintext_keys_model_and_rejected_profiles(tmp_path: Pat
     text = "\n".join(t for _l, t in found)
     assert "agent_settings.json holds a plaintext API key (mode 0644: other users" in text
     assert "'llm-settings import --remove-plaintext" in text
-    assert "settings.json holds a plaintext API key" in text and "web app needs it" in text
+    assert "settings.json holds 3 plaintext keys" in text and "web app needs them" in text
+    assert "nokey.json" not in text  # the SDK's mask is no key
     assert "OpenHands 1.x's cli uses model 'anthropic/claude-sonnet-4-5-20250929'" in text
     assert "the web app refuses the profile name 'my fast'" in text
     assert "the SDK refuses the profile name '-bad'" in text

@@ -348,8 +348,14 @@ def check_files(cfg: ConfigFile | None, group: str | None, environ: Mapping[str,
             add("warning", f"{found.path}: the SDK refuses the profile name "
                            f"{found.path.stem!r} (a letter or digit first, then letters, "
                            "digits, . _ -, at most 64)")
-        for src in sources(found, doc):
-            _check_source(src, doc, model, group, add)
+        found_sources = sources(found, doc)
+        _check_keys(found, doc, found_sources, add)
+        for src in found_sources:
+            if src.name is None and model and src.llm.get("model") != model:
+                add("warning", f"OpenHands 1.x's {src.kind} uses model "
+                               f"{F.shown(src.llm.get('model'), 60)}, config.toml's "
+                               f"{S.group_label(group)} {F.shown(model, 60)} ('llm-settings "
+                               f"apply --to {src.kind}' makes them agree)")
             if src.kind == O.WEB and src.name is not None:
                 web_profiles += 1
                 if not O.WEB_NAME.fullmatch(src.name):
@@ -360,17 +366,19 @@ def check_files(cfg: ConfigFile | None, group: str | None, environ: Mapping[str,
                        f"app keeps at most {O.WEB_MAX_PROFILES}")
 
 
-def _check_source(src: Source, doc: O.JsonDoc, model: Any, group: str | None,
-                  add: Callable[[str, str], None]) -> None:
-    if O.secret_of(src.llm.get("api_key")):
-        mode = doc.mode or 0
-        readable = f"mode {mode:04o}: other users can read it" if mode & 0o077 else \
-            f"mode {mode:04o}"
-        fix = ("the web app needs it there; keep the file private (chmod 600)"
-               if src.kind == O.WEB else
-               f"'llm-settings import --remove-plaintext {src.path}' moves it to the keyring")
-        add("warning", f"{src.label} holds a plaintext API key ({readable}); {fix}")
-    if src.name is None and model and src.llm.get("model") != model:
-        add("warning", f"OpenHands 1.x's {src.kind} uses model {F.shown(src.llm.get('model'), 60)}"
-                       f", config.toml's {S.group_label(group)} {F.shown(model, 60)} "
-                       f"('llm-settings apply --to {src.kind}' makes them agree)")
+def _check_keys(found: O.Found, doc: O.JsonDoc, found_sources: list[Source],
+                add: Callable[[str, str], None]) -> None:
+    """One finding per file holding plaintext keys: how many, who can read them, the fix."""
+    count = sum(1 for src in found_sources for f in O.mapped()
+                if f.secret and O.secret_of(src.llm.get(f.sdk_name or "")))
+    if not count:
+        return
+    mode = doc.mode or 0
+    readable = f"mode {mode:04o}: other users can read it" if mode & 0o077 else \
+        f"mode {mode:04o}"
+    it = "it" if count == 1 else "them"
+    fix = (f"the web app needs {it} there; keep the file private (chmod 600)"
+           if found.kind == O.WEB else
+           f"'llm-settings import --remove-plaintext {found.path}' moves {it} to the keyring")
+    what = "a plaintext API key" if count == 1 else f"{count} plaintext keys"
+    add("warning", f"{found.path} holds {what} ({readable}); {fix}")
