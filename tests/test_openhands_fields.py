@@ -120,7 +120,8 @@ def test_condenser_of_another_type_is_kept_and_takes_precedence(run: Run,  # noq
 
 
 def test_search_key_lives_in_the_keyring_and_reaches_exec(
-        run: Run, template: Path, keyring_session: dict[str, str]) -> None:  # noqa: F811
+        run: Run, template: Path, keyring_session: dict[str, str],  # noqa: F811
+        real_keyring: dict[str, str]) -> None:  # starts empty, whatever ran before
     c = ("--config", str(template))
     before = template.read_text()
     p = run(*c, "set", "search_api_key", "-", input=SEARCH_CANARY + "\n")
@@ -144,7 +145,8 @@ def test_search_key_lives_in_the_keyring_and_reaches_exec(
 
 
 def test_migrate_keys_moves_a_plaintext_core_search_key(
-        run: Run, tmp_path: Path, keyring_session: dict[str, str]) -> None:  # noqa: F811
+        run: Run, tmp_path: Path, keyring_session: dict[str, str],  # noqa: F811
+        real_keyring: dict[str, str]) -> None:  # starts empty, whatever ran before
     path = tmp_path / "config.toml"
     path.write_text(f'[core]\nsearch_api_key = "{SEARCH_CANARY}"\n\n'
                     '[llm]\nmodel = "openai/gpt-4o"\n')
