@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 import click
 
+from tui import cli_openhands1
 from tui import fields as F
 from tui import settings as S
 from tui.cli_export import docker_flags, dotenv_quote
@@ -501,6 +502,10 @@ def _field(name: str) -> F.Field:
         return F.get(name)
     except F.FieldError as e:
         raise click.UsageError(str(e)) from None
+
+
+cli.add_command(cli_openhands1.import_)
+cli.add_command(cli_openhands1.apply)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -67,6 +67,9 @@ def run(path: Path, group: str | None, environ: Mapping[str, str],
         r.add("warning", f"[llm.{group}] does not exist in {path}")
     check_env(cfg, group, environ, r)
     check_keyring(store, r)
+    from tui.openhands1_sync import check_files  # OpenHands 1.x's own files
+
+    check_files(cfg, group, environ, r.add)
     return r
 
 

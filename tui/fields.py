@@ -87,6 +87,8 @@ class Field:
     min_exclusive: bool = False
     choices: tuple[str, ...] = ()
     check: Callable[[Any], str | None] | None = None  # extra rule: returns a reason or None
+    sdk: bool | str = True  # in OpenHands 1.x's SDK ``LLM``: True (same name), its own
+    # name there, or False (1.x has no such field)
 
     @property
     def env(self) -> str:
@@ -94,6 +96,13 @@ class Field:
         if self.env_name:
             return self.env_name
         return SECTION_ENV_PREFIX.get(self.section, "") + self.name.upper()
+
+    @property
+    def sdk_name(self) -> str | None:
+        """The key of OpenHands 1.x's SDK ``LLM`` for this field, or None if it has none."""
+        if self.shared or self.env_only or self.sdk is False:
+            return None
+        return self.name if self.sdk is True else str(self.sdk)
 
     @property
     def shared(self) -> bool:
@@ -425,7 +434,8 @@ FIELDS: tuple[Field, ...] = (
        "API version; required for Azure (e.g. 2024-12-01-preview).", "Model",
        check=check_api_version),
     _f("custom_llm_provider", str, None, "Custom LLM provider",
-       "Force LiteLLM's provider (e.g. openai for an OpenAI-compatible server).", "Model"),
+       "Force LiteLLM's provider (e.g. openai for an OpenAI-compatible server).", "Model",
+       sdk=False),
     _f("ollama_base_url", str, None, "Ollama base URL",
        "Base URL of an Ollama server (e.g. http://localhost:11434).", "Model", check=check_url),
     _f("custom_tokenizer", str, None, "Custom tokenizer",
@@ -463,9 +473,9 @@ FIELDS: tuple[Field, ...] = (
        "Request"),
     _f("safety_settings", list, None, "Safety settings",
        "Safety settings for Gemini and Mistral: a list of {category, threshold} tables.",
-       "Request", exportable=False, check=check_safety_settings),
+       "Request", exportable=False, check=check_safety_settings, sdk=False),
     _f("completion_kwargs", dict, None, "Completion kwargs",
-       "Extra keyword arguments passed to litellm.completion.", "Request"),
+       "Extra keyword arguments passed to litellm.completion.", "Request", sdk=False),
     # Behaviour
     _f("drop_params", bool, True, "Drop unsupported params",
        "Drop parameters the model does not support instead of failing.", "Behaviour"),
@@ -514,9 +524,9 @@ FIELDS: tuple[Field, ...] = (
     _f("openrouter_app_name", str, None, "OpenRouter app name",
        "App name reported to OpenRouter.", "Routing"),
     _f("for_routing", bool, False, "For routing",
-       "This group is the secondary model of model routing.", "Routing"),
+       "This group is the secondary model of model routing.", "Routing", sdk=False),
     _f("correct_num", int, 5, "Editor corrections",
-       "Attempts of the LLM draft editor to fix an edit.", "Routing", minimum=0),
+       "Attempts of the LLM draft editor to fix an edit.", "Routing", minimum=0, sdk=False),
     # Not per group: one value in [core], [security] or [condenser] for the whole config.
     _f("search_api_key", str, None, "Search API Key",
        "Tavily key for web search (tvly-...); kept in the OS keyring, in [core] only with "
