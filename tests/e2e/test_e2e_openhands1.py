@@ -157,8 +157,17 @@ def test_apply_cli_keeps_the_cli_file_and_the_cli_gets_the_key_through_exec(
         "model": "openai/gpt-4o", "base_url": "http://127.0.0.1:9103/v1",
         "api_key": KEYS["old"], "max_size": 80}, place.root)
     path = place.cli / "agent_settings.json"
-    before = json.loads(path.read_text())
+    source = path.read_bytes()
+    before = json.loads(source)
     configure(place, env, None, MAIN, KEYS["main"])
+
+    # the file's own plaintext key is never destroyed: apply says to import it first
+    refused = llm_settings(place, env, "apply", "--to", "cli")
+    assert refused.returncode == 1
+    assert "import --remove-plaintext" in refused.stderr
+    assert path.read_bytes() == source
+    ok(llm_settings(place, env, "import", "--remove-plaintext"))
+    assert key_hash(place, env, "cli") == sha(KEYS["old"])  # [llm] was taken: [llm.cli]
 
     p = ok(llm_settings(place, env, "apply", "--to", "cli"))
     assert "--override-with-envs" in p.stdout + p.stderr
