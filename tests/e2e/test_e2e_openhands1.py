@@ -117,8 +117,8 @@ def test_web_settings_saved_by_server_import_with_profiles_and_keys_in_keyring(
     written = run_script(web_python, "web_write.py", env, {
         "llm": {"model": "openai/gpt-4o-mini", "base_url": "http://127.0.0.1:9102/v1",
                 "api_key": KEYS["web"], "num_retries": 4, "retry_max_wait": 25, "timeout": 90},
-        "profiles": {"fast": {"model": FAST["model"], "api_key": KEYS["fast"],
-                              "num_retries": 7, "retry_min_wait": 3},
+        "profiles": {"fast.v2": {"model": FAST["model"], "api_key": KEYS["fast"],
+                                 "num_retries": 7, "retry_min_wait": 3},
                      "main": None},  # the server snapshots the current LLM
         "active": "main"}, place.root)
     settings = Path(written["path"])
@@ -136,12 +136,13 @@ def test_web_settings_saved_by_server_import_with_profiles_and_keys_in_keyring(
         "model": "openai/gpt-4o-mini", "base_url": "http://127.0.0.1:9102/v1",
         "num_retries": 4, "retry_max_wait": 25, "timeout": 90})
     profiles = data["llm_profiles"]["profiles"]
-    assert_imported(groups["fast"], profiles["fast"], {
+    # OpenHands 0.x's [llm.NAME] takes no dot
+    assert_imported(groups["fast_v2"], profiles["fast.v2"], {
         "model": FAST["model"], "num_retries": 7, "retry_min_wait": 3})
     assert_imported(groups["main"], profiles["main"], {
         "model": "openai/gpt-4o-mini", "base_url": "http://127.0.0.1:9102/v1"})
     assert key_hash(place, env) == sha(KEYS["web"])
-    assert key_hash(place, env, "fast") == sha(KEYS["fast"])
+    assert key_hash(place, env, "fast_v2") == sha(KEYS["fast"])
     assert key_hash(place, env, "main") == sha(KEYS["web"])
 
     # the web app reads its key only from this file: --remove-plaintext leaves it there
@@ -195,6 +196,43 @@ def test_apply_cli_keeps_the_cli_file_and_the_cli_gets_the_key_through_exec(
         assert {k: llm[k] for k in expected} == expected
         assert llm["usage_id"] == usage
     assert read["runtime"]["condenser_max_size"] == 80
+
+
+def test_sdk_profiles_saved_by_the_sdk_import_and_lose_their_plaintext_keys(
+        web_python: Path, world: tuple[Place, dict[str, str]]) -> None:
+    place, env = world
+    configure(place, env, None, {"model": "openai/gpt-4o"})  # [llm] taken: profiles are groups
+    written = run_script(web_python, "sdk_write.py", env, {"profiles": {
+        "main": {"model": MAIN["model"], "base_url": "http://127.0.0.1:9105/v1",
+                 "api_key": KEYS["main"], "num_retries": 2, "timeout": 45},
+        "fast": {"model": FAST["model"], "api_key": KEYS["fast"], "retry_max_wait": 12}}},
+        place.root)
+    folder = Path(written["dir"])
+    assert folder == place.server / "profiles"
+    before = {p.stem: json.loads(p.read_text()) for p in folder.glob("*.json")}
+    assert before["main"]["api_key"] == KEYS["main"]
+
+    ok(llm_settings(place, env, "import", "--remove-plaintext"))
+
+    groups = config_groups(place)
+    assert groups["llm"] == {"model": "openai/gpt-4o"}
+    assert_imported(groups["main"], before["main"], {
+        "model": MAIN["model"], "base_url": "http://127.0.0.1:9105/v1", "num_retries": 2,
+        "timeout": 45})
+    assert_imported(groups["fast"], before["fast"], {"model": FAST["model"],
+                                                     "retry_max_wait": 12})
+    assert key_hash(place, env, "main") == sha(KEYS["main"])
+    assert key_hash(place, env, "fast") == sha(KEYS["fast"])
+    for key in ("main", "fast"):
+        assert files_holding(place.root, KEYS[key]) == [], f"the {key} key stayed in a file"
+    after = {p.stem: json.loads(p.read_text()) for p in folder.glob("*.json")}
+    for name, data in before.items():
+        assert {k: v for k, v in after[name].items() if k != "api_key"} == {
+            k: v for k, v in data.items() if k != "api_key"}
+    read = run_script(web_python, "sdk_read.py", env, {"dir": str(folder), "keys": KEYS},
+                      place.root)
+    assert {n: (llm["model"], llm["api_key"]) for n, llm in read["profiles"].items()} == {
+        "main": (MAIN["model"], None), "fast": (FAST["model"], None)}
 
 
 def test_apply_sdk_profiles_load_with_both_sdk_releases(
