@@ -97,6 +97,7 @@ def test_cli_file_saved_by_openhands_imports_with_key_moved_to_keyring(
     after = json.loads(source_path.read_text())
     assert files_holding(place.root, KEYS["cli"]) == []
     assert without_keys(after) == without_keys(before)
+    assert oct(source_path.stat().st_mode & 0o777) == "0o600"
 
     # the CLI still reads the file, and with --override-with-envs gets the key from exec
     read = exec_script(place, env, cli_python, "cli_read.py",
@@ -147,8 +148,9 @@ def test_web_settings_saved_by_server_import_with_profiles_and_keys_in_keyring(
 
     # the web app reads its key only from this file: --remove-plaintext leaves it there
     place.config.unlink()
-    llm_settings(place, env, "import", "--remove-plaintext", str(settings))
+    p = ok(llm_settings(place, env, "import", "--remove-plaintext", str(settings)))
     assert settings.read_bytes() == source
+    assert f"kept the key in {settings}" in p.stderr
 
 
 def test_apply_cli_keeps_the_cli_file_and_the_cli_gets_the_key_through_exec(
