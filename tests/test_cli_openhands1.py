@@ -16,7 +16,9 @@ import pytest
 from tests.test_cli import BIN, Run, _clean_env
 from tests.test_openhands1 import CLI_KEY, FIX, SDK_KEY, WEB_KEY
 
-CANARIES = (CLI_KEY, SDK_KEY, WEB_KEY, "sk-canary-sdk-0003", "sk-canary-web-0005")
+APPLIED_KEY = "sk-canary-applied-0010"
+CANARIES = (CLI_KEY, SDK_KEY, WEB_KEY, APPLIED_KEY, "sk-canary-sdk-0003",
+            "sk-canary-web-0005")
 
 
 @pytest.fixture
@@ -232,15 +234,15 @@ def test_apply_web_needs_insecure_storage_for_its_key(run: Run, home: Path, conf
     assert p.returncode == 1
     assert "enter the key in the web UI" in p.stderr
     assert (home / "settings.json").read_bytes() == before
-    keyring("set", "anthropic", "sk-canary-applied-0010")
-    p = run("--llm", "fast", "apply", "--to", "web", "--insecure-storage")
+    keyring("set", "anthropic", APPLIED_KEY)
+    p = run("apply", "--to", "web", "--insecure-storage", "--llm", "fast")
     assert p.returncode == 0, p.stderr
     assert "PLAINTEXT" in p.stderr
     data = _json(home / "settings.json")
     assert data["llm_profiles"]["active"] == "fast"
     assert data["agent_settings"]["llm"]["model"] == "openai/gpt-4o-mini"
     assert data["agent_settings"]["llm"]["api_key"] == SDK_KEY
-    assert data["llm_profiles"]["profiles"]["llm"]["api_key"] == "sk-canary-applied-0010"
+    assert data["llm_profiles"]["profiles"]["llm"]["api_key"] == APPLIED_KEY
     assert "my fast" in data["llm_profiles"]["profiles"]  # the web app's own, kept
     assert data["search_api_key"] == "tvly-canary-0006"
     assert (home / "settings.json").stat().st_mode & 0o777 == 0o600

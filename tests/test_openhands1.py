@@ -165,6 +165,10 @@ def test_diff_never_shows_a_key() -> None:
     lines = O.diff({"llm": {"api_key": "sk-canary-x", "num_retries": 5}},
                    {"llm": {"api_key": None, "num_retries": 7}})
     assert lines == ["llm.api_key: (a key) -> null", "llm.num_retries: 5 -> 7"]
+    lines = O.diff({"p": {}, "q": [1]}, {"p": {"new": {"model": "m", "api_key": "sk-canary-y"}},
+                                        "q": [{"api_key": "sk-canary-z"}]})
+    assert lines == ['p.new.model: (absent) -> "m"', "p.new.api_key: (absent) -> (a key)",
+                     'q: [1] -> [{"api_key": "(a key)"}]']
 
 
 # -- plans ------------------------------------------------------------------------------
@@ -234,7 +238,8 @@ def test_doctor_reports_plaintext_keys_model_and_rejected_profiles(tmp_path: Pat
     text = "\n".join(t for _l, t in found)
     assert "agent_settings.json holds a plaintext API key (mode 0644: other users" in text
     assert "'llm-settings import --remove-plaintext" in text
-    assert "settings.json holds a plaintext API key" in text and "web app needs it" in text
+    assert "settings.json holds 3 plaintext keys" in text and "web app needs them" in text
+    assert "nokey.json" not in text  # the SDK's mask is no key
     assert "OpenHands 1.x's cli uses model 'anthropic/claude-sonnet-4-5-20250929'" in text
     assert "the web app refuses the profile name 'my fast'" in text
     assert "the SDK refuses the profile name '-bad'" in text
@@ -252,3 +257,39 @@ def test_import_again_changes_nothing(tmp_path: Path) -> None:
     before = cfg.path.read_bytes()
     assert ConfigFile.load(cfg.path).save(again.edits) is False
     assert cfg.path.read_bytes() == before
+
+
+def test_apply_refuses_a_file_openhands_saved_after_the_plan(tmp_path: Path) -> None:
+    home = persistence(tmp_path)
+    cli = home / "agent_settings.json"
+    cli.write_bytes(cli.read_bytes().replace(f'"{CLI_KEY}"'.encode(), b"null"))
+    cfg = _cfg(tmp_path, '[llm]\nmodel = "openai/gpt-4o"\n')
+    writes, _notes = Y.plan_apply(cfg, "cli", None, store=None,  # type: ignore[arg-type]
+                                  environ=env_for(home))
+    assert writes[0].lines and CLI_KEY not in writes[0].raw.decode()
+    cli.write_text(cli.read_text().replace('"num_retries":7', '"num_retries":6'))
+    saved = cli.read_bytes()
+    with pytest.raises(ConfigError, match="changed since it was read"):
+        Y.write(writes[0])
+    assert cli.read_bytes() == saved
+
+
+def test_a_symlinked_settings_file_stays_a_symlink(tmp_path: Path) -> None:
+    real = tmp_path / "real.json"
+    real.write_text('{"llm": {"model": "a"}}')
+    link = tmp_path / "agent_settings.json"
+    link.symlink_to(real)
+    O.write_json(link, b'{"llm": {"model": "b"}}', link.read_bytes())
+    assert link.is_symlink() and real.read_text() == '{"llm": {"model": "b"}}'
+
+
+def test_core_imports_neither_textual_nor_litellm() -> None:
+    import subprocess
+    import sys
+
+    code = ("import json, sys; import tui.openhands1 as O, tui.openhands1_sync\n"
+            f"O.to_fields(json.load(open({str(FIX / 'cli' / 'agent_settings.json')!r}))['llm'])\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('litellm', 'textual')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).parent.parent, timeout=120, check=True)
+    assert out.stdout.strip() == "[]"

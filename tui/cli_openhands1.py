@@ -162,8 +162,11 @@ def _removals(plan: ImportPlan, moves: dict[str, tuple[str, bool]],
 @click.option("--dry-run", is_flag=True, help="Only show what would change.")
 @click.option("--insecure-storage", is_flag=True,
               help="web: write the keys into settings.json (plaintext, mode 0600).")
+@click.option("--llm", "group", metavar="NAME",
+              help="The group for the active LLM (cli, web); as the global --llm.")
 @click.pass_obj
-def apply(obj: Ctx, target: str, dry_run: bool, insecure_storage: bool) -> None:
+def apply(obj: Ctx, target: str, dry_run: bool, insecure_storage: bool,
+          group: str | None) -> None:
     """Write config.toml's settings into OpenHands 1.x's own files.
 
     \b
@@ -174,8 +177,15 @@ def apply(obj: Ctx, target: str, dry_run: bool, insecure_storage: bool) -> None:
          web app needs the key in that file, so only with --insecure-storage.
     Every other key of the files is kept; a file changed since it was read is not written.
     """
+    from tui import openhands1 as O
     from tui import openhands1_sync as Y
 
+    if group is not None:
+        group = group.removeprefix("llm.")
+        if not O.GROUP_NAME.fullmatch(group):
+            raise click.BadParameter("a group name is letters, digits, - and _",
+                                     param_hint="--llm")
+        obj.group = group
     obj.need_group()
     writes, notes = Y.plan_apply(obj.cfg, target, obj.group, obj.store, os.environ,
                                  insecure_storage)

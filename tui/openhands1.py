@@ -221,7 +221,10 @@ def render(data: Any, style: Style) -> bytes:
 def write_json(path: Path, raw: bytes, expected: bytes | None,
                lock_target: Path | None = None) -> None:
     """Replace ``path`` by ``raw`` (mode 0600), atomically, under a lock; refused when the
-    file is no longer ``expected`` (None: it must still not exist)."""
+    file is no longer ``expected`` (None: it must still not exist). A symlink's target is
+    written, the link kept."""
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     with locked(lock_target or path, LOCK_TIMEOUT, create_folder=True) as problem:
         if problem:
             raise ConfigError(f"cannot write {path}: {problem}; nothing was written.")
@@ -391,12 +394,22 @@ def group_name(name: str) -> str:
 
 
 # ------------------------------------------------------------------------------ diffs
+def _hide(value: Any) -> Any:
+    """``value`` with every secret inside replaced by ``(a key)``."""
+    if isinstance(value, dict):
+        return {k: "(a key)" if k in SECRET_KEYS and secret_of(v) else _hide(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_hide(v) for v in value]
+    return value
+
+
 def _show(key: str, value: Any) -> str:
     if value is _ABSENT:
         return "(absent)"
     if key in SECRET_KEYS and isinstance(value, str):
         return "(a key)" if secret_of(value) else json.dumps(value)
-    text = json.dumps(value, ensure_ascii=False)
+    text = json.dumps(_hide(value), ensure_ascii=False)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -413,6 +426,8 @@ def diff(old: Any, new: Any, path: str = "") -> list[str]:
             a, b = old.get(key, _ABSENT), new.get(key, _ABSENT)
             if isinstance(a, dict) and isinstance(b, dict):
                 lines += diff(a, b, sub)
+            elif a is _ABSENT and isinstance(b, dict) and b:  # a new object, key by key
+                lines += diff({}, b, sub)
             elif a != b or type(a) is not type(b):
                 lines.append(f"{sub}: {_show(str(key), a)} -> {_show(str(key), b)}")
         return lines

@@ -21,7 +21,7 @@ from tui import settings as S
 from tui.catalog import provider_of
 from tui.config_file import ConfigFile
 from tui.config_io import ConfigError
-from tui.secrets import SecretStore, account
+from tui.secrets import SecretStore, SecretStoreError, account
 
 WEB_KEY_HELP = (
     "the web app reads its key only from its own settings.json, in plaintext: enter the key "
@@ -206,9 +206,10 @@ def _guard_keys(old: Mapping[str, Any] | None, s: S.Settings, store: SecretStore
         acct = s.account(f.name)
         try:
             stored = store.get(acct)
-        except Exception as e:  # SecretStoreError: unknown is not absent
+        except SecretStoreError as e:  # unknown is not absent
+            why = str(e).rstrip(".")
             raise ConfigError(f"{path} holds a plaintext {f.name} and the keyring could not be "
-                              f"read to check it is kept ({e}); nothing was written.") from None
+                              f"read to check it is kept ({why}); nothing was written.") from None
         if stored != secret:
             raise ConfigError(
                 f"{path} holds a plaintext {f.name} that the keyring does not have for "
@@ -307,8 +308,8 @@ def _plan_web(cfg: ConfigFile, active: str | None, groups: list[str | None],
     for g in groups:
         s = _load(cfg, g, store)
         for v in s.unread_needed():
-            raise ConfigError(f"{v.field.name} of {S.group_label(g)} is unknown: {v.unread}; "
-                              "nothing was written.")
+            raise ConfigError(f"{v.field.name} of {S.group_label(g)} is unknown: "
+                              f"{(v.unread or '').rstrip('.')}; nothing was written.")
         update = _llm_update(s, with_keys=True)
         profiles[names[g]] = O.merge_llm(profiles.get(names[g]), update)
         if g == active:
@@ -347,8 +348,14 @@ def check_files(cfg: ConfigFile | None, group: str | None, environ: Mapping[str,
             add("warning", f"{found.path}: the SDK refuses the profile name "
                            f"{found.path.stem!r} (a letter or digit first, then letters, "
                            "digits, . _ -, at most 64)")
-        for src in sources(found, doc):
-            _check_source(src, doc, model, group, add)
+        found_sources = sources(found, doc)
+        _check_keys(found, doc, found_sources, add)
+        for src in found_sources:
+            if src.name is None and model and src.llm.get("model") != model:
+                add("warning", f"OpenHands 1.x's {src.kind} uses model "
+                               f"{F.shown(src.llm.get('model'), 60)}, config.toml's "
+                               f"{S.group_label(group)} {F.shown(model, 60)} ('llm-settings "
+                               f"apply --to {src.kind}' makes them agree)")
             if src.kind == O.WEB and src.name is not None:
                 web_profiles += 1
                 if not O.WEB_NAME.fullmatch(src.name):
@@ -359,17 +366,19 @@ def check_files(cfg: ConfigFile | None, group: str | None, environ: Mapping[str,
                        f"app keeps at most {O.WEB_MAX_PROFILES}")
 
 
-def _check_source(src: Source, doc: O.JsonDoc, model: Any, group: str | None,
-                  add: Callable[[str, str], None]) -> None:
-    if O.secret_of(src.llm.get("api_key")):
-        mode = doc.mode or 0
-        readable = f"mode {mode:04o}: other users can read it" if mode & 0o077 else \
-            f"mode {mode:04o}"
-        fix = ("the web app needs it there; keep the file private (chmod 600)"
-               if src.kind == O.WEB else
-               f"'llm-settings import --remove-plaintext {src.path}' moves it to the keyring")
-        add("warning", f"{src.label} holds a plaintext API key ({readable}); {fix}")
-    if src.name is None and model and src.llm.get("model") != model:
-        add("warning", f"OpenHands 1.x's {src.kind} uses model {F.shown(src.llm.get('model'), 60)}"
-                       f", config.toml's {S.group_label(group)} {F.shown(model, 60)} "
-                       f"('llm-settings apply --to {src.kind}' makes them agree)")
+def _check_keys(found: O.Found, doc: O.JsonDoc, found_sources: list[Source],
+                add: Callable[[str, str], None]) -> None:
+    """One finding per file holding plaintext keys: how many, who can read them, the fix."""
+    count = sum(1 for src in found_sources for f in O.mapped()
+                if f.secret and O.secret_of(src.llm.get(f.sdk_name or "")))
+    if not count:
+        return
+    mode = doc.mode or 0
+    readable = f"mode {mode:04o}: other users can read it" if mode & 0o077 else \
+        f"mode {mode:04o}"
+    it = "it" if count == 1 else "them"
+    fix = (f"the web app needs {it} there; keep the file private (chmod 600)"
+           if found.kind == O.WEB else
+           f"'llm-settings import --remove-plaintext {found.path}' moves {it} to the keyring")
+    what = "a plaintext API key" if count == 1 else f"{count} plaintext keys"
+    add("warning", f"{found.path} holds {what} ({readable}); {fix}")
