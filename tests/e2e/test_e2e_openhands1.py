@@ -67,6 +67,13 @@ def world(_keyring_daemons: KeyringSession, tmp_path: Path
     _keyring_daemons.clear()
 
 
+def warns_plaintext(place: Place, env: dict[str, str], path: Path) -> bool:
+    """Whether ``doctor`` warns of a plaintext key in path."""
+    p = llm_settings(place, env, "doctor")
+    return any(str(path) in line and "plaintext" in line
+               for line in (p.stdout + p.stderr).splitlines())
+
+
 def configure_two_groups(place: Place, env: dict[str, str]) -> None:
     """[llm] = MAIN with the "main" key, [llm.fast] = FAST with the "fast" key."""
     configure(place, env, None, MAIN, KEYS["main"])
@@ -84,6 +91,7 @@ def test_cli_file_saved_by_openhands_imports_with_key_moved_to_keyring(
     source_path = place.cli / "agent_settings.json"
     before = json.loads(source_path.read_text())
     assert before["llm"]["api_key"] == KEYS["cli"]  # OpenHands keeps it in plaintext
+    assert warns_plaintext(place, env, source_path)
 
     ok(llm_settings(place, env, "import", "--remove-plaintext"))  # found in the CLI's folder
 
@@ -98,6 +106,7 @@ def test_cli_file_saved_by_openhands_imports_with_key_moved_to_keyring(
     assert files_holding(place.root, KEYS["cli"]) == []
     assert without_keys(after) == without_keys(before)
     assert oct(source_path.stat().st_mode & 0o777) == "0o600"
+    assert not warns_plaintext(place, env, source_path)
 
     # the CLI still reads the file, and with --override-with-envs gets the key from exec
     read = exec_script(place, env, cli_python, "cli_read.py",
@@ -151,6 +160,7 @@ def test_web_settings_saved_by_server_import_with_profiles_and_keys_in_keyring(
     p = ok(llm_settings(place, env, "import", "--remove-plaintext", str(settings)))
     assert settings.read_bytes() == source
     assert f"kept the key in {settings}" in p.stderr
+    assert warns_plaintext(place, env, settings)  # doctor still says where it is
 
 
 def test_apply_cli_keeps_the_cli_file_and_the_cli_gets_the_key_through_exec(
