@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-CLI_SPECS = ("openhands==1.16.0",)
+# openhands-workspace 1.11.1 (a dependency of the CLI) leaves openhands-agent-server unpinned,
+# and the CLI imports it: pin what it resolves to, so that the venv stays the same.
+CLI_SPECS = ("openhands==1.16.0", "openhands-agent-server==1.58.2")
 WEB_SPECS = ("openhands-ai==1.11.0",)
 BIN = Path(sys.executable).parent / "llm-settings"
 SCRIPTS = Path(__file__).with_name("openhands1_scripts")
