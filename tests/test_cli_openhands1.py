@@ -266,3 +266,18 @@ def test_doctor_reads_the_1x_files_without_changing_its_verdict(run: Run, config
     assert "holds a plaintext API key (mode 0644: other users can read it)" in p.stdout
     assert "OpenHands 1.x's cli uses model" in p.stdout
     assert "the web app refuses the profile name 'my fast'" in p.stdout
+
+
+def test_a_stored_key_never_lands_in_a_file_apply_writes_without_insecure_storage(
+        run: Run, home: Path, config: Path, keyring: Any) -> None:
+    config.write_text('[llm]\nmodel = "openai/gpt-4o"\n[llm.b]\nmodel = "openai/gpt-4o-mini"\n')
+    keyring("set", "openai", APPLIED_KEY)
+    cli = home / "agent_settings.json"
+    cli.write_bytes(cli.read_bytes().replace(f'"{CLI_KEY}"'.encode(), b"null"))
+    for target in ("cli", "sdk", "web"):
+        run("apply", "--to", target)
+    written = [cli, home / "profiles" / "llm.json", home / "profiles" / "b.json"]
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in written)
+    for path in [*home.rglob("*"), config]:
+        if path.is_file():
+            assert APPLIED_KEY.encode() not in path.read_bytes(), path

@@ -293,3 +293,23 @@ def test_core_imports_neither_textual_nor_litellm() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).parent.parent, timeout=120, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _web_with_profiles(home: Path, n: int) -> None:
+    data = json.loads((FIX / "web" / "settings.json").read_text())
+    llm = data["llm_profiles"]["profiles"]["Default"]
+    data["llm_profiles"]["profiles"] = {f"p{i}": dict(llm, api_key=None) for i in range(n)}
+    (home / "settings.json").write_text(json.dumps(data))
+
+
+def test_more_than_ten_web_profiles_doctor_warns_and_apply_refuses(tmp_path: Path) -> None:
+    home = persistence(tmp_path)
+    _web_with_profiles(home, 11)
+    found: list[str] = []
+    Y.check_files(None, None, env_for(home), lambda _level, text: found.append(text))
+    assert any("has 11 profiles; the web app keeps at most 10" in t for t in found)
+    _web_with_profiles(home, 10)
+    cfg = _cfg(tmp_path, '[llm]\nmodel = "openai/gpt-4o"\napi_key = "k"\n')
+    with pytest.raises(ConfigError, match=r"at most 10 profiles and .* would then have 11"):
+        Y.plan_apply(cfg, "web", None, store=None, environ=env_for(home),  # type: ignore[arg-type]
+                     insecure=True)
