@@ -126,3 +126,22 @@ async def test_every_advanced_row_names_its_field_the_settings_pane_does_not(
             names = row(app, f.name).query(".field-name").results(Static)
             assert [str(n.render()) for n in names] == [f.name]
         assert not row(app, "model", "s").query(".field-name")
+
+
+@run
+async def test_f2_leaves_the_filter_and_the_focus_returns_where_it_was(
+        tmp_path: Path, no_keyring: None) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG)
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.click("#s-model #input")
+        await settle(pilot)
+        await pilot.press("f3", "f2")  # at once, as a quick typist or a slow link sends them
+        await settle(pilot)
+        assert app.query_one("#panes").active == "settings"
+        assert focused_field(app) == "model" and row(app, "model", "s") in app.focused.ancestors
+        await pilot.press("f3")
+        await settle(pilot)
+        assert app.focused is app.query_one("#field-filter", Input)

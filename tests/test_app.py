@@ -517,7 +517,7 @@ async def test_validation_inline_and_save_refused(no_keyring: None, cfg: Path) -
             assert row(app, where).has_class("-invalid")
             row(app, where).scroll_visible(animate=False)
             await settle(pilot)
-            assert shown.splitlines()[0][:40] in screen_text(app)  # on screen, under the field
+            assert shown.splitlines()[0][:30] in screen_text(app)  # on screen, under the field
             await pilot.press("ctrl+s")
             await settle(pilot)
             assert not isinstance(app.screen, ModalScreen)  # no diff dialog: nothing to confirm

@@ -84,6 +84,7 @@ class SettingsApp(KeyField, App[None]):
         self.catalog_ready = False
         self.init_keys()
         self.keys_typed = False  # a key was pressed: the wizard then never opens by itself
+        self.pane_focus: dict[str, Widget] = {}  # where the focus was in each pane
         self._load()
 
     def notify(self, message: str, *, title: str = "", severity: Any = "information",
@@ -381,8 +382,19 @@ class SettingsApp(KeyField, App[None]):
 
     # -- actions ---------------------------------------------------------------------------
     def action_pane(self, pane: str) -> None:
-        if self.draft is not None:
-            self.query_one("#panes", TabbedContent).active = pane
+        """Show a pane, its focus back where it was: the focus must not stay in the pane
+        being left (Textual would show that pane again)."""
+        if self.draft is None:
+            return
+        tabs = self.query_one("#panes", TabbedContent)
+        if tabs.active == pane:
+            return
+        focused = self.focused
+        if focused is not None and any(a.id == tabs.active for a in focused.ancestors):
+            self.pane_focus[tabs.active] = focused
+        back = self.pane_focus.get(pane)
+        self.set_focus(back if back is not None and back.is_attached else None)
+        tabs.active = pane
 
     async def test_panel(self) -> Any:
         """The Test pane's panel, built on first use."""
@@ -400,10 +412,12 @@ class SettingsApp(KeyField, App[None]):
     @on(TabbedContent.TabActivated, "#panes", pane="#advanced")
     def _advanced_opened(self) -> None:
         """Focus the filter: typing filters at once, PageDown scrolls (not a blank pane)."""
+        if self.query_one("#panes", TabbedContent).active != "advanced":
+            return  # left again already (F3 then F2): focusing would bring it back
         focused = self.focused
         if focused is None or not any(a.id == "advanced" for a in focused.ancestors):
             for box in self.query("#field-filter"):
-                box.focus()
+                self.set_focus(box)  # now, not later: a key after it must find it focused
 
     def jump_to_group(self, group: str) -> None:
         self.action_pane("advanced")
