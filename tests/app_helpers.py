@@ -56,9 +56,10 @@ def template_copy(directory: Path, name: str = "config.toml") -> Path:
 def make_app(path: Path, group: str | None = None,
              environ: Mapping[str, str] | None = None) -> SettingsApp:
     """The real app on ``path``, with its own SecretStore (waiting up to WAIT s for a busy
-    keyring) and environment; no animations."""
+    keyring) and environment (HOME: the config's folder); no animations."""
+    # HOME: the app looks for OpenHands 1.x's files there; never the real user's.
     app = SettingsApp(path, group=group, store=SecretStore(timeout=WAIT),
-                      environ=dict(environ or {}))
+                      environ={"HOME": str(path.parent.resolve()), **(environ or {})})
     app.animation_level = "none"
     posted: list[str] = []
     shown = app.notify

@@ -37,13 +37,14 @@ from tui import settings as S
 from tui.advanced_pane import AdvancedPane, group_order
 from tui.config_file import ConfigChangedError, ConfigError, ConfigFile
 from tui.draft import Draft, read_keyring
+from tui.openhands1_ui import OpenHands1Actions
 from tui.secrets import KeyringHealth, SecretStore, SecretStoreError
 from tui.widgets import ChoiceScreen, FieldRow, HelpScreen, KeyField, PickerScreen, Tick
 
 SETTINGS_PANE = ("model", "api_key", "max_budget_per_task")  # also on the Settings pane
 
 
-class SettingsApp(KeyField, App[None]):
+class SettingsApp(KeyField, OpenHands1Actions, App[None]):
     """llm-settings: edit the [llm] settings of an OpenHands config.toml."""
 
     CSS_PATH = "app.tcss"
@@ -129,6 +130,7 @@ class SettingsApp(KeyField, App[None]):
             with TabPane("Settings", id="settings"), VerticalScroll(classes="pane"):
                 # What the Advanced pane holds beyond defaults: OpenHands opens on it then.
                 yield Static("", id="advanced-summary", markup=False)
+                yield Static("", id="openhands1", markup=False)  # the 1.x files, if any
                 with Horizontal(classes="field-line", id="provider-line"):
                     yield Label("LLM Provider", classes="field-label")
                     yield Button("", id="provider", compact=True,
@@ -168,6 +170,7 @@ class SettingsApp(KeyField, App[None]):
             # slow imports and I/O wait until the screen is drawn
             self.call_after_refresh(self.check_keyring)
             self.call_after_refresh(self.load_catalog)
+            self.call_after_refresh(self.refresh_openhands1)
 
     # -- refresh ---------------------------------------------------------------------------
     def refresh_all(self) -> None:
@@ -587,6 +590,7 @@ class SettingsApp(KeyField, App[None]):
         self.check_keyring()
         self.refresh_rows()
         self.hide_key()
+        self.refresh_openhands1()
 
     def refresh_rows(self) -> None:
         if self.draft is None:
@@ -713,6 +717,7 @@ class SettingsApp(KeyField, App[None]):
         yield SystemCommand("Setup wizard", "Provider, model, key, test, save — step by step",
                             self.action_setup)
         yield SystemCommand("Help", "Keys and where keys are stored (F1)", self.action_help)
+        yield from self.openhands1_commands()
         for group in group_order():
             yield SystemCommand(f"Advanced: {group}", f"Go to the {group} fields",
                                 partial(self.jump_to_group, group))

@@ -11,7 +11,7 @@ import click
 
 from tui import fields as F
 from tui import settings as S
-from tui.secrets import KeyConflict, SecretStoreError, needs_write
+from tui.secrets import SecretStoreError
 
 if TYPE_CHECKING:
     from tui.cli import Ctx
@@ -100,31 +100,23 @@ def import_(obj: Ctx, paths: tuple[Path, ...], remove_plaintext: bool, dry_run: 
 def _keyring_plan(obj: Ctx, plan: ImportPlan, replace: bool, dry_run: bool
                   ) -> dict[str, tuple[str, bool]]:
     """account -> (secret, needs writing); fails on a key it would replace (never-destroy)."""
-    moves: dict[str, tuple[str, bool]] = {}
-    wanted = [(i, n, s) for i in plan.items for n, s in i.secrets.items()]
-    if not wanted:
-        return moves
+    from tui.openhands1_sync import key_moves
+
+    if not any(i.secrets for i in plan.items):
+        return {}
     health = obj.store.health()
     if not health.usable:
         if dry_run:
             click.echo(f"note: the keyring was not checked: {health.problem}")
-            return {i.accounts[n]: (s, True) for i, n, s in wanted}
+            return {i.accounts[n]: (s, True) for i in plan.items for n, s in i.secrets.items()}
         fail(f"nothing imported: the keys go to the keyring, never to config.toml, and "
              f"{health.problem}")
-    conflicts: list[str] = []
-    for item, name, secret in wanted:
-        acct = item.accounts[name]
-        if acct in moves:
-            if moves[acct][0] != secret:
-                click.echo(f"skipped {name} of the {item.source.label}: {acct} already gets a "
-                           "different key from another file; kept where it is", err=True)
-            continue
-        try:
-            moves[acct] = (secret, needs_write(obj.store, acct, secret, replace))
-        except KeyConflict as e:
-            conflicts.append(f"{name} of the {item.source.label}: {e}")
-        except SecretStoreError as e:
-            fail(str(e))
+    try:
+        moves, conflicts, skipped = key_moves(obj.store, plan, replace)
+    except SecretStoreError as e:
+        fail(str(e))
+    for text in skipped:
+        click.echo(text, err=True)
     if conflicts:
         for text in conflicts:
             click.echo(f"refused {text}", err=True)

@@ -21,7 +21,7 @@ from tui import settings as S
 from tui.catalog import provider_of
 from tui.config_file import ConfigFile
 from tui.config_io import ConfigError
-from tui.secrets import SecretStore, SecretStoreError, account
+from tui.secrets import KeyConflict, SecretStore, SecretStoreError, account, needs_write
 
 WEB_KEY_HELP = (
     "the web app reads its key only from its own settings.json, in plaintext: enter the key "
@@ -382,3 +382,62 @@ def _check_keys(found: O.Found, doc: O.JsonDoc, found_sources: list[Source],
            f"'llm-settings import --remove-plaintext {found.path}' moves {it} to the keyring")
     what = "a plaintext API key" if count == 1 else f"{count} plaintext keys"
     add("warning", f"{found.path} holds {what} ({readable}); {fix}")
+
+
+# ------------------------------------------------------------------------------ status
+def differences(src: Source, update: Mapping[str, Any]) -> list[str]:
+    """The SDK keys where an LLM of a 1.x file differs from what apply would write."""
+    return [k for k, v in update.items()
+            if src.llm.get(k, O.SDK_DEFAULTS.get(k)) != v and k != "api_key"]
+
+
+def status(cfg: ConfigFile, group: str | None, environ: Mapping[str, str]) -> str:
+    """One line on the OpenHands 1.x files that exist: whether the CLI's and the web app's
+    active LLM agree with config.toml's group, how many SDK profiles there are ("" when
+    there is no 1.x file). Reads files only: no keyring."""
+    s = _load(cfg, group, None)
+    update = _llm_update(s, with_keys=False) if s["model"] else {}
+    parts: list[str] = []
+    profiles = 0
+    for found in O.locate(environ):
+        try:
+            doc = O.read_json(found.path)
+        except ConfigError:
+            parts.append(f"{found.kind} file unreadable (doctor says why)")
+            continue
+        for src in sources(found, doc):
+            if src.kind == O.SDK:
+                profiles += 1
+            elif src.name is None:
+                what = "CLI" if src.kind == O.CLI else "web app"
+                off = differences(src, update) if update else ["model"]
+                parts.append(f"{what} agrees" if not off else
+                             f"{what} differs ({', '.join(off[:3])}"
+                             f"{', …' if len(off) > 3 else ''})")
+    if profiles:
+        parts.append(f"{profiles} SDK profile{'s' if profiles > 1 else ''}")
+    return f"OpenHands 1.x: {' · '.join(parts)}" if parts else ""
+
+
+def key_moves(store: SecretStore, plan: ImportPlan, replace: bool
+              ) -> tuple[dict[str, tuple[str, bool]], list[str], list[str]]:
+    """Where import puts each key: account -> (key, needs writing), under migrate-keys'
+    rule; the refusals (a different key already stored, never replaced without
+    ``replace``) and what was skipped. Raises SecretStoreError when the keyring cannot be
+    read or used."""
+    moves: dict[str, tuple[str, bool]] = {}
+    conflicts: list[str] = []
+    skipped: list[str] = []
+    for item in plan.items:
+        for name, secret in item.secrets.items():
+            acct = item.accounts[name]
+            if acct in moves:
+                if moves[acct][0] != secret:
+                    skipped.append(f"skipped {name} of the {item.source.label}: {acct} already "
+                                   "gets a different key from another file; kept where it is")
+                continue
+            try:
+                moves[acct] = (secret, needs_write(store, acct, secret, replace))
+            except KeyConflict as e:
+                conflicts.append(f"{name} of the {item.source.label}: {e}")
+    return moves, conflicts, skipped
