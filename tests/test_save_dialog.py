@@ -19,6 +19,7 @@ from tests.app_helpers import (
     wait_until,
 )
 from tests.keyring_env import CANARY
+from tui.config_diff import unified
 from tui.widgets import SaveScreen
 
 
@@ -58,7 +59,6 @@ async def test_save_dialog_shows_the_file_diff_scrolls_and_saves_what_it_shows(
         assert not isinstance(app.screen, ModalScreen)
     after = cfg.read_text()
     assert tomllib.loads(after)["llm"]["temperature"] == 0.5
-    from tui.config_diff import unified
     assert unified(before, after, "config.toml") == lines  # the shown diff is what was done
 
 
@@ -103,3 +103,22 @@ async def test_a_key_for_the_keyring_says_the_file_does_not_change(
         await settle(pilot)
         assert diff_shown(app) == "config.toml does not change."
         assert CANARY not in screen_text(app)
+
+
+@run
+async def test_a_save_that_would_be_refused_says_why_in_place_of_the_diff(
+        no_keyring: None, tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[core]\nmixed = [1, "a"]\n\n[llm]\nmodel = "openai/o3"\n')
+    before = cfg.read_bytes()
+    app = make_app(cfg)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await type_into(pilot, "temperature", "0.5")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        shown = diff_shown(app)
+        assert shown.startswith("✗ ") and "OpenHands cannot read" in shown, shown
+        await choose(pilot, "save")
+        assert "OpenHands cannot read" in app.posted[-1]  # the save says the same
+    assert cfg.read_bytes() == before
