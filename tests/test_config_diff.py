@@ -84,3 +84,16 @@ def test_a_new_file_is_diffed_against_nothing(tmp_path: Path) -> None:
     d.set_text("model", "openai/o3")
     assert d.file_diff() == ["--- /dev/null", "+++ config.toml (after saving)",
                              "@@ -0,0 +1,2 @@", "+[llm]", '+model = "openai/o3"']
+
+
+def test_keys_are_masked_however_the_file_writes_them() -> None:
+    before = ('[core]\nsearch_api_key = "tvly-dotted-canary-0123456789"\n'
+              'creds = { token = "inline-canary-0123456789" }\n'
+              '# github_token = "commented-canary-0123456789"\nmax_tokens = 4096\n')
+    after = before.replace("max_tokens = 4096", "max_tokens = 8192")
+    shown = unified(before, after, "config.toml", context=3)
+    assert "-max_tokens = 4096" in shown and "+max_tokens = 8192" in shown  # not a secret
+    assert ' search_api_key = ****6789 (hidden)' in shown
+    text = "\n".join(shown)
+    for secret in ("tvly-dotted", "inline-canary", "commented-canary"):
+        assert secret not in text
