@@ -39,7 +39,7 @@ from tui.config_file import ConfigChangedError, ConfigError, ConfigFile
 from tui.draft import Draft, read_keyring
 from tui.openhands1_ui import OpenHands1Actions
 from tui.secrets import KeyringHealth, SecretStore, SecretStoreError
-from tui.widgets import ChoiceScreen, FieldRow, HelpScreen, KeyField, PickerScreen, Tick
+from tui.widgets import ChoiceScreen, FieldRow, HelpScreen, KeyField, PickerScreen, SaveScreen, Tick
 
 SETTINGS_PANE = ("model", "api_key", "max_budget_per_task")  # also on the Settings pane
 
@@ -539,10 +539,12 @@ class SettingsApp(KeyField, OpenHands1Actions, App[None]):
         body = "\n".join(self.draft.summary())
         if any(F.BY_NAME[c.name].secret for c in changes):
             body += f"\n\nThe key goes to {self.draft.key_destination(self.store)}."
-        self.push_screen(
-            ChoiceScreen(f"Save to {self.path.name}?", body,
-                         [("save", "Save", "primary"), ("cancel", "Keep editing", "default")]),
-            lambda choice: self.do_save() if choice == "save" else None)
+        try:
+            diff = self.draft.file_diff() or [f"{self.path.name} does not change."]
+        except ConfigError as e:
+            diff = [f"✗ {e}"]
+        self.push_screen(SaveScreen(f"Save to {self.path.name}?", body, diff),
+                         lambda choice: self.do_save() if choice == "save" else None)
 
     def focus_field(self, name: str) -> None:
         for row in self.query(FieldRow):

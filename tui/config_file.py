@@ -113,6 +113,24 @@ def _normalize(value: Any, where: str) -> Any:
     raise TypeError(f"{where}: cannot write a {type(value).__name__} value to TOML")
 
 
+def _normalize_edits(edits: Mapping[tuple[tuple[str, ...], str], Any]) -> list[_Edit]:
+    """``{(table, key): value}`` as a checked list of edits; TypeError if one is unusable."""
+    normalized: list[_Edit] = []
+    for spec, value in edits.items():
+        try:
+            table, key = spec
+        except (TypeError, ValueError):
+            raise TypeError(f"edit key must be ((table, ...), key), not {spec!r}") from None
+        if isinstance(table, str) or not all(isinstance(t, str) for t in table) or \
+                not isinstance(key, str):
+            raise TypeError(f"edit key must be ((table, ...), key), not {spec!r}")
+        table = tuple(table)
+        if value is not DELETE:
+            value = _normalize(value, _dotted((*table, key)))
+        normalized.append((table, key, value))
+    return normalized
+
+
 def _apply_to_data(data: dict, edits: list[_Edit]) -> tuple[dict, list[_Edit]]:
     """``data`` with the edits applied (a copy) and the edits that change something."""
     new = copy.deepcopy(data)
@@ -319,6 +337,11 @@ class ConfigFile:
             node = node.get(name) if isinstance(node, dict) else None
         return node if isinstance(node, dict) else None
 
+    @property
+    def text(self) -> str:
+        """The file's text as loaded / last saved ("" when it did not exist)."""
+        return self._text
+
     def fingerprint(self) -> Fingerprint | None:
         """Size, mtime and hash of the file as loaded / last saved; None if it did not exist."""
         return self._fp
@@ -334,26 +357,24 @@ class ConfigFile:
         OpenHands, TypeError for a value TOML cannot hold (e.g. None). A file with a BOM is
         written without it (OpenHands cannot read one).
         """
-        normalized: list[_Edit] = []
-        for spec, value in edits.items():
-            try:
-                table, key = spec
-            except (TypeError, ValueError):
-                raise TypeError(f"edit key must be ((table, ...), key), not {spec!r}") from None
-            if isinstance(table, str) or not all(isinstance(t, str) for t in table) or \
-                    not isinstance(key, str):
-                raise TypeError(f"edit key must be ((table, ...), key), not {spec!r}")
-            table = tuple(table)
-            if value is not DELETE:
-                value = _normalize(value, _dotted((*table, key)))
-            normalized.append((table, key, value))
-
+        normalized = _normalize_edits(edits)
         target = self.path
         if target.is_symlink():
             target = Path(os.path.realpath(target))
         wanted = bool(_apply_to_data(self._pristine, normalized)[1])
         with config_io.locked(target, LOCK_TIMEOUT, create_folder=wanted) as no_lock:
             return self._save_locked(target, normalized, private, no_lock)
+
+    def preview(self, edits: Mapping[tuple[tuple[str, ...], str], Any]) -> str:
+        """The text :meth:`save` would write for ``edits`` on the file as loaded (the same
+        rendering and checks, nothing written); raises what :meth:`save` would raise."""
+        normalized = _normalize_edits(edits)
+        expected, effective = _apply_to_data(self._pristine, normalized)
+        if not effective:
+            return self._text
+        new_text, parsed = self._render(self._text, self._pristine, effective, expected)
+        self._check_openhands_reads(self._text, self._pristine, new_text, parsed, effective)
+        return new_text
 
     def _save_locked(self, target: Path, edits: list[_Edit], private: bool,
                      no_lock: str | None) -> bool:

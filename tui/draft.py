@@ -1,7 +1,8 @@
 """The edits a form holds before they are saved: text per field, validation, diff, save.
 
 UI-free, so forms stay thin: a widget calls :meth:`Draft.set_text` as the user types and shows
-the returned error; Save shows :meth:`Draft.diff` and calls :meth:`Draft.save`.
+the returned error; Save shows :meth:`Draft.summary` and :meth:`Draft.file_diff` and calls
+:meth:`Draft.save`.
 
 An input's text is what the group's own table holds; empty means "not set here", and the form
 shows what applies instead (inherited from [llm], or the default) as a placeholder.
@@ -14,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tui import config_diff
 from tui import fields as F
 from tui import settings as S
 from tui.config_file import DELETE, ConfigFile
@@ -239,6 +241,25 @@ class Draft:
             lines.append(f"{', '.join(shared)}: not per group, for the whole OpenHands config")
         return lines
 
+    def file_edits(self) -> S.Edits:
+        """Everything a save writes to config.toml: :meth:`plan`, plus the typed keys when
+        the plaintext box is ticked. Raises FieldError when something is invalid."""
+        edits = self.plan()
+        if self.insecure_storage:
+            for c in self.changes():
+                if F.BY_NAME[c.name].secret:
+                    edits.update(S.secret_edit(self.group, c.name, c.new))
+        return edits
+
+    def file_diff(self) -> list[str]:
+        """config.toml's lines a save changes, as a unified diff of the file as loaded and
+        as the save would write it (the same edits and rendering), keys masked; [] when the
+        file does not change. Raises ConfigError when the save would be refused."""
+        typed = [c.new for c in self.changes() if F.BY_NAME[c.name].secret]
+        after = self.cfg.preview(self.file_edits())
+        return config_diff.unified(self.cfg.text, after, self.cfg.path.name,
+                                   secret_names=F.SECRET_FIELDS, secrets=typed)
+
     def key_destination(self, store: SecretStore | None, name: str = "api_key") -> str:
         """Where a save puts a typed secret: the keyring entry of the draft's account, or
         config.toml in plaintext."""
@@ -250,7 +271,7 @@ class Draft:
 
     def save(self, store: SecretStore | None) -> list[str]:
         """Write the file, then the keys; return what was done, one sentence each."""
-        edits = self.plan()
+        edits = self.file_edits()
         secrets = [c for c in self.changes() if F.BY_NAME[c.name].secret]
         if secrets and not self.insecure_storage and (store is None or not store.health().usable):
             raise SecretStoreError((store.health().problem if store else None)
@@ -263,7 +284,6 @@ class Draft:
         done: list[str] = []
         if self.insecure_storage:
             for c in secrets:
-                edits.update(S.secret_edit(self.group, c.name, c.new))
                 done.append(f"{c.name} written in PLAINTEXT to {self.cfg.path} (mode 0600)")
         if edits and self.cfg.save(edits, private=self.insecure_storage and bool(secrets)):
             done.insert(0, f"saved to {self.cfg.path}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from rich.console import Group
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -131,14 +132,19 @@ class ChoiceScreen(ModalScreen[str | None]):
         self._body = body
         self._buttons = list(buttons)  # (id, label, variant)
 
+    DIALOG_CLASSES = "dialog"
+
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with Vertical(classes=self.DIALOG_CLASSES):
             yield Label(self._title, classes="dialog-title", markup=False)
             with VerticalScroll(classes="dialog-body"):
-                yield Static(self._body, markup=False)
+                yield from self.body()
             with Horizontal(classes="dialog-buttons"):
                 for bid, label, variant in self._buttons:
                     yield Button(label, id=bid, variant=variant)  # type: ignore[arg-type]
+
+    def body(self) -> ComposeResult:
+        yield Static(self._body, markup=False)
 
     def on_mount(self) -> None:
         self.query(Button).first().focus()
@@ -146,6 +152,55 @@ class ChoiceScreen(ModalScreen[str | None]):
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id)
+
+
+_DIFF_STYLES = {"+": "green", "-": "red", "@": "cyan"}
+
+
+def diff_text(lines: Iterable[str]) -> Group:
+    """Unified-diff lines as shown: their +/- prefixes say it all, colour is only on top.
+    A changed line wraps, an unchanged one is cut (…) at the dialog's edge."""
+    out = []
+    for i, line in enumerate(lines):
+        head = i < 2 and line.startswith(("--- ", "+++ "))
+        out.append(Text(line, style="bold" if head else _DIFF_STYLES.get(line[:1], ""),
+                        no_wrap=line[:1] == " ", overflow="ellipsis"))
+    return Group(*out)
+
+
+class SaveScreen(ChoiceScreen):
+    """The save dialog: the summary of fields, then config.toml's diff, in one scrolling
+    body that fills what the terminal has (PageUp/PageDown and the arrows scroll it)."""
+
+    BINDINGS = [
+        Binding("pagedown", "scroll('page_down')", "Scroll", show=False),
+        Binding("pageup", "scroll('page_up')", "Scroll", show=False),
+        Binding("down", "scroll('down')", "Scroll", show=False),
+        Binding("up", "scroll('up')", "Scroll", show=False),
+    ]
+
+    def __init__(self, title: str, summary: str, diff: list[str]) -> None:
+        super().__init__(title, summary, [("save", "Save", "primary"),
+                                          ("cancel", "Keep editing", "default")])
+        self.diff = diff  # as shown, line by line
+
+    DIALOG_CLASSES = "dialog save"
+
+    def body(self) -> ComposeResult:
+        yield from super().body()
+        yield Static(diff_text(self.diff), id="diff", markup=False)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.on_resize()
+
+    def on_resize(self) -> None:
+        # Border, title, buttons and margins take 8 rows of the 90% the dialog may use.
+        rows = max(4, int(self.app.size.height * 0.9) - 8)
+        self.query_one(".dialog-body").styles.max_height = rows
+
+    def action_scroll(self, how: str) -> None:
+        getattr(self.query_one(".dialog-body", VerticalScroll), f"scroll_{how}")(animate=False)
 
 
 class Results(OptionList):
