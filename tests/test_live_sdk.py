@@ -115,6 +115,10 @@ def test_request_shaping_like_the_sdk(engine: Any) -> None:
     assert proxy["base_url"] == SDK.OPENHANDS_PROXY
     assert kw(model="openai/gpt-4o", base_url="https://api.openai.com/")["base_url"] is None
     assert kw(model="deepseek/deepseek-chat")["messages"][0]["content"] == "hi"
+    plain = kw(model="openai/local-llama", native_tool_calling=False, disable_vision=True)
+    assert plain["messages"][0]["content"] == "hi"  # no tools, vision or caching: a string
+    seeing = kw(model="openai/gpt-4o", native_tool_calling=False)
+    assert seeing["messages"][0]["content"] == [{"type": "text", "text": "hi"}]
     assert kw(model="openai/gpt-4o")["extra_headers"] == {
         "HTTP-Referer": "https://docs.all-hands.dev/", "X-Title": "OpenHands"}
 

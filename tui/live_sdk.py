@@ -128,8 +128,10 @@ def model_info(model: str, base_url: str | None, api_key: str | None, litellm: A
                version: str = "1.34") -> dict[str, Any] | None:
     """What the SDK knows of the model (``get_litellm_model_info``): a LiteLLM proxy's
     ``/v1/model/info``, else LiteLLM's catalog. Blocking (the proxy is asked over HTTP)."""
-    if version != "1.21":
-        model, base_url = call_target(model, base_url)
+    openhands = model.startswith("openhands/")
+    model, base_url = call_target(model, base_url)
+    if version == "1.21" and openhands and base_url == OPENHANDS_PROXY:
+        base_url += "/"  # 1.21 writes the proxy's URL with a slash
     if model.startswith("openrouter") and (info := _litellm_info(model, litellm)):
         return info
     if model.startswith("litellm_proxy/") and base_url:
@@ -196,12 +198,30 @@ def too_small(max_input: int | None) -> str | None:
     return None
 
 
-def messages(model: str, values: Mapping[str, Any], prompt: str, version: str = "1.34"
+def _vision(model: str, values: Mapping[str, Any], litellm: Any,
+            info: Mapping[str, Any] | None) -> bool:
+    """The SDK's ``vision_is_active``: not disabled, and LiteLLM says the model sees images."""
+    if _get(values, "disable_vision"):
+        return False
+    for name in (model, model.split("/")[-1]):
+        try:
+            if litellm.supports_vision(name):
+                return True
+        except Exception:
+            continue
+    return bool(info and info.get("supports_vision"))
+
+
+def messages(model: str, values: Mapping[str, Any], prompt: str, litellm: Any,
+             info: Mapping[str, Any] | None = None, version: str = "1.34"
              ) -> list[dict[str, Any]]:
-    """The prompt as the SDK serializes one user message."""
+    """The prompt as the SDK serializes one user message: a list of parts when prompt caching,
+    vision or native tool calling is on (unless the model needs a string), else a string."""
     cache = _PROMPT_CACHE + (_PROMPT_CACHE_121 if version == "1.21" else _PROMPT_CACHE_134)
     caching = bool(_get(values, "caching_prompt")) and _matches(model, cache)
-    if _matches(model, _FORCE_STRING):
+    as_list = caching or bool(_get(values, "native_tool_calling")) or \
+        _vision(model, values, litellm, info)
+    if _matches(model, _FORCE_STRING) or not as_list:
         return [{"role": "user", "content": prompt}]
     part: dict[str, Any] = {"type": "text", "text": prompt}
     if caching:
@@ -263,7 +283,7 @@ def completion_kwargs(values: Mapping[str, Any], litellm: Any, prompt: str = DEF
     return {
         **out, **aws,
         "model": sent_model,
-        "messages": messages(model, values, prompt, version),
+        "messages": messages(model, values, prompt, litellm, info, version),
         "stream": True,
         "stream_options": {"include_usage": True},
         "api_key": api_key,
