@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import threading
 import urllib.request
@@ -114,6 +115,9 @@ CORPUS: list[tuple[str, dict[str, Any]]] = [
                                 "num_retries": 2}),
 ]
 
+RETRY_STATUSES = ["408", "409", "429", "429q", "500", "502", "503", "504", "529", "400", "401",
+                  "403", "404", "422"]
+
 SDK_SCRIPT = """
 import json, sys, urllib.request
 from openhands.sdk.llm import LLM, Message, TextContent
@@ -128,6 +132,29 @@ for i, cfg in enumerate(configs):
     except Exception as e:
         out.append(type(e).__name__)
 print(json.dumps(out))
+"""
+
+
+# The SDK's attempts: its calls of litellm.completion (the OpenAI client under it repeats a
+# 408/409/429/5xx twice more within each attempt; the live test turns that off and says so).
+SDK_ATTEMPTS_SCRIPT = """
+import json, sys
+import openhands.sdk.llm.llm as module
+from openhands.sdk.llm import LLM, Message, TextContent
+configs, prompt = json.load(open(sys.argv[1])), sys.argv[2]
+calls, real = [], module.litellm_completion
+def counted(*args, **kwargs):
+    calls[-1] += 1
+    return real(*args, **kwargs)
+module.litellm_completion = counted
+for cfg in configs:
+    calls.append(0)
+    try:
+        LLM(usage_id="test", **cfg).completion(
+            [Message(role="user", content=[TextContent(text=prompt)])])
+    except Exception:
+        pass
+print(json.dumps(calls))
 """
 
 
@@ -205,8 +232,13 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         with self.server.lock:
             self.server.log.append(Logged("POST", self.path, self.headers, body))
-        self._answer(400, {"type": "error", "error": {
-            "message": "request logged", "type": "invalid_request_error", "code": 400}})
+        status, message = 400, "request logged"
+        if m := re.match(r"/s(\d{3})(q?)/", self.path):  # /s503/v1/...: answer 503
+            status = int(m.group(1))
+            message = "insufficient_quota: You exceeded your current quota." if m.group(2) \
+                else f"failure {status}"
+        self._answer(status, {"type": "error", "error": {
+            "message": message, "type": "invalid_request_error", "code": status}})
 
 
 def _canary(i: int) -> str:
@@ -318,3 +350,38 @@ def test_live_test_as_1x_sends_what_the_sdk_sends(server: LoggingServer, tmp_pat
                    if j != i), name
     assert not differences, "\n".join(differences)
     assert "answered" not in theirs and "done" not in ours  # every request reached the server
+
+
+@pytest.mark.parametrize("sdk_version", ["1.34", "1.21"])
+def test_live_test_as_1x_retries_what_the_sdk_retries(server: LoggingServer, tmp_path: Path,
+                                                      sdk_version: str) -> None:
+    """Each HTTP failure, two attempts allowed, no waits: the requests the SDK's own retry
+    makes, and the live test's, are as many (1: not retried, 2: retried)."""
+    python = openhands_venv.python_with([f"openhands-sdk=={sdk_version}.0",
+                                         f"litellm=={version('litellm')}"])
+    configs = [{"model": "openai/gpt-4o", "base_url": f"{server.url}/s{s}/v1", "num_retries": 2,
+                "retry_min_wait": 0, "retry_max_wait": 0, "retry_multiplier": 0,
+                "api_key": _canary(i)} for i, s in enumerate(RETRY_STATUSES)]
+    path = tmp_path / "retries.json"
+    path.write_text(json.dumps(configs))
+    server.log.clear()
+    p = subprocess.run([str(python), "-c", SDK_ATTEMPTS_SCRIPT, str(path), PROMPT],
+                       capture_output=True, text=True, timeout=900, cwd=tmp_path,
+                       env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+                            "LITELLM_LOCAL_MODEL_COST_MAP": "True"})
+    assert p.returncode == 0, p.stderr[-3000:]
+    theirs = json.loads(p.stdout.strip().splitlines()[-1])
+    server.log.clear()
+    with asyncio.Runner() as runner:
+        for i, cfg in enumerate(configs):
+            urllib.request.urlopen(f"{server.url}/__mark/{i}").read()
+            events = runner.run(_engine(cfg))
+            assert _canary(i) not in "".join(e.to_json() for e in events)
+            assert sum(isinstance(e, L.Attempt) for e in events) == \
+                len(server.by_config()[i])  # every attempt is one request
+    ours = {i: len(r) for i, r in server.by_config().items()}
+    named = {s: (theirs[i], ours[i]) for i, s in enumerate(RETRY_STATUSES)}
+    differ = {s: v for s, v in named.items() if v[0] != v[1]}
+    assert not differ, f"(OpenHands {sdk_version}, llm-settings) attempts differ: {differ}"
+    assert named["502"] == (1, 1) and named["503"] == (2, 2) and named["401"] == (1, 1)
+    assert named["429q"] == (2, 2)  # an exhausted quota too, up to SDK 1.34
