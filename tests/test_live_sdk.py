@@ -268,3 +268,17 @@ def test_no_textual_or_litellm_import(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parent.parent, timeout=120, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_failure_both_retry_says_each_generations_attempts(loop: Any,
+                                                             srv: fs.FaultServer) -> None:
+    srv.default = fs.server_error()
+    failed = collect(loop, only(srv))[-1]  # as 0.x: config.toml's 4 attempts
+    assert srv.count == 4 and failed.cause_kind == "server_error"
+    assert failed.advice.endswith("OpenHands 0.x makes 4 attempts (waits 5, 5, 8 s), "
+                                  "OpenHands 1.x 5 attempts (waits 8, 16, 32, 64 s).")
+    srv.reset()
+    srv.default = fs.error(401, "bad key", "invalid_request_error")
+    assert "attempts" not in collect(loop, only(srv), as_="1.x")[-1].advice  # not retried
+    assert SDK.plans({"num_retries": 3, "retry_min_wait": 1, "retry_max_wait": 1,
+                      "retry_multiplier": 1}) == ""  # the file sets all four: no difference

@@ -351,6 +351,25 @@ def contrast(exc: BaseException | None) -> str:
             f"once on this ({what}); from SDK 1.58 on OpenHands retries it.")
 
 
+def plans(values: Mapping[str, Any]) -> str:
+    """The attempts and waits of each generation for a failure both retry, when they differ.
+    ``values``: the fields set (the rest: each generation's own defaults)."""
+    def plan(v: Mapping[str, Any]) -> tuple[int, list[float]]:
+        n = max(1, int(_get(v, "num_retries") or 1))
+        return n, F.retry_schedule(n, _get(v, "retry_min_wait") or 0,
+                                   _get(v, "retry_max_wait") or 0,
+                                   _get(v, "retry_multiplier") or 1)
+
+    def text(n: int, waits: list[float]) -> str:
+        shown = f" (waits {', '.join(f'{w:g}' for w in waits)} s)" if waits else ""
+        return f"{n} attempt{'s' if n > 1 else ''}{shown}"
+
+    old, new = plan(values), plan(effective(values))
+    if old == new:
+        return ""
+    return f"OpenHands 0.x makes {text(*old)}, OpenHands 1.x {text(*new)}."
+
+
 def empty_answer_temperature(temperature: float | None, version: str = "1.34"
                              ) -> float | None:
     """The temperature of the attempt after an empty answer."""

@@ -438,6 +438,7 @@ async def run(settings_values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT, 
                              _get(values, "retry_max_wait") or 0,
                              _get(values, "retry_multiplier") or 1)
     call = dict(kwargs)
+    plans = SDK.plans(settings_values)  # when both retry: each generation's attempts
     for n in range(1, total + 1):
         yield Attempt(n, total)
         litellm.modify_params = bool(_get(values, "modify_params"))
@@ -490,12 +491,13 @@ async def run(settings_values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT, 
                 cut = LIM.capped("answer", lim)
             else:
                 cause = LIM.limit_cause(hit, lim, ctx.where)
+                other = plans if cause.retry else ""
         except Exception as e:  # every failure is named, never raised
             cause = _classify(e, ctx, bool(parts))
             if cause.kind == "model_not_found" and ctx.url:
                 ctx.server_models = await _server_models(kwargs)
                 cause = _classify(e, ctx, bool(parts))
-            cause, other = _as_generation(cause, e, sdk)
+            cause, other = _as_generation(cause, e, sdk, plans)
         finally:
             stream = box[0] if box else None
             if stream is not None:
@@ -505,6 +507,7 @@ async def run(settings_values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT, 
                            "The model returned nothing: check the model name and the server's "
                            "logs; OpenHands retries with temperature 1.", retry=True,
                            short="empty answer")
+            other = plans
             if sdk:  # the SDK's LLMNoResponseError
                 temperature = SDK.empty_answer_temperature(_get(values, "temperature"))
                 if temperature is not None:
@@ -546,12 +549,13 @@ def _failed(cause: _Cause, n: int, total: int, parts: list[str], info: RequestIn
     return Failed(cause.kind, message, advice, "".join(parts), cause.status, n, info)
 
 
-def _as_generation(cause: _Cause, exc: BaseException, sdk: bool) -> tuple[_Cause, str]:
-    """The failure retried as OpenHands 1.x retries it (with ``sdk``), and a sentence when
-    OpenHands versions would act differently on it."""
+def _as_generation(cause: _Cause, exc: BaseException, sdk: bool, plans: str
+                   ) -> tuple[_Cause, str]:
+    """The failure retried as OpenHands 1.x retries it (with ``sdk``), and what OpenHands
+    versions do with it where they differ (``plans``: their attempts, for one they retry)."""
     if sdk:
         cause = dataclasses.replace(cause, retry=SDK.retried(exc))
-    return cause, SDK.contrast(exc)
+    return cause, " ".join(filter(None, [SDK.contrast(exc), plans if SDK.retried(exc) else ""]))
 
 
 async def _sdk_request(values: Mapping[str, Any], prompt: str, litellm: Any
