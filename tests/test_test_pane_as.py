@@ -41,7 +41,7 @@ def test_test_pane_runs_as_1x_chosen_with_the_keyboard(tmp_path: Path,
             await pilot.press("f6")
             await until(pilot, lambda: "OK in" in status(app))
             shown = str(panel.query_one("#test-request", Static).render())
-            assert shown.startswith(f"Request ({LABELS['1.x']}): openai/test-model")
+            assert shown.startswith(f"Request {LABELS['1.x']}: openai/test-model")
             assert "timeout 300" in shown and CANARY not in app.export_screenshot()
 
         drive(app, steps)
