@@ -49,7 +49,7 @@ def only(srv: fs.FaultServer, **over: Any) -> dict[str, Any]:
 def test_unset_fields_take_the_sdk_defaults(loop: Any, srv: fs.FaultServer) -> None:
     events = collect(loop, only(srv), as_="1.x")
     started = events[0]
-    assert started.as_ == "1.x"
+    assert started.openhands == "1.x"
     assert started.summary().startswith("testing as OpenHands 1.x (SDK): openai/test-model")
     assert started.request.params["timeout"] == 300 and started.request.params["drop_params"]
     assert "first token and each chunk within 300 s (timeout)" in started.limits
@@ -248,7 +248,7 @@ def test_cli_as_1x(srv: fs.FaultServer, tmp_path: Path, cli_env: dict[str, str])
     p = cli(["--config", str(path), "test", "--as", "1.x", "--json"], cli_env, tmp_path)
     assert p.returncode == 0, p.stderr
     events = [json.loads(x) for x in p.stdout.splitlines()]
-    assert events[0]["as_"] == "1.x" and events[0]["request"]["params"]["timeout"] == 300
+    assert events[0]["openhands"] == "1.x" and events[0]["request"]["params"]["timeout"] == 300
     assert events[1] == {"event": "attempt", "n": 1, "total": 5}
     assert "temperature" not in srv.chat[0].body
     bad = cli(["--config", str(path), "test", "--as", "2.x"], cli_env, tmp_path)
@@ -258,7 +258,7 @@ def test_cli_as_1x(srv: fs.FaultServer, tmp_path: Path, cli_env: dict[str, str])
 def test_cli_default_is_0x(srv: fs.FaultServer, tmp_path: Path,
                            cli_env: dict[str, str]) -> None:
     p = cli(["--config", str(config(tmp_path, srv)), "test", "--json"], cli_env, tmp_path)
-    assert json.loads(p.stdout.splitlines()[0])["as_"] == "0.x"
+    assert json.loads(p.stdout.splitlines()[0])["openhands"] == "0.x"
     assert srv.chat[0].body["temperature"] == 0.0
 
 

@@ -107,13 +107,14 @@ class Started(Event):
     kind: ClassVar[str] = "started"
     request: RequestInfo
     limits: str = ""  # the test's own limits, in words
-    as_: str = "0.x"  # the OpenHands generation whose request and retries are tested
+    openhands: str = "0.x"  # the OpenHands generation whose request and retries are tested
     note: str = ""  # e.g. settings that generation does not read
 
     def summary(self) -> str:
         text = f"testing {self.request.describe()}"
-        if self.as_ != "0.x":
-            text = f"testing {SDK.LABELS.get(self.as_, self.as_)}: {self.request.describe()}"
+        if self.openhands != "0.x":
+            text = (f"testing {SDK.LABELS.get(self.openhands, self.openhands)}: "
+                    f"{self.request.describe()}")
         if self.note:
             text += f"\nnote: {self.note}"
         return f"{text}\nlimits: {self.limits}" if self.limits else text

@@ -188,7 +188,7 @@ class LiveTestPanel(Vertical, can_focus=True):
         if isinstance(ev, L.Started):
             note = f"\nNote: {ev.note}" if ev.note else ""
             self.query_one("#test-request", Static).update(
-                f"Request {LABELS[ev.as_]}: {ev.request.describe()}\n"
+                f"Request {LABELS[ev.openhands]}: {ev.request.describe()}\n"
                 f"Sent: {ev.request.describe_params()}{note}\nLimits: {ev.limits}")
         elif isinstance(ev, L.Attempt):
             bar.add_class("hidden")
