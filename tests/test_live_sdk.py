@@ -52,6 +52,7 @@ def test_unset_fields_take_the_sdk_defaults(loop: Any, srv: fs.FaultServer) -> N
     assert started.openhands == "1.x"
     assert started.summary().startswith("testing as OpenHands 1.x (SDK): openai/test-model")
     assert started.request.params["timeout"] == 300 and started.request.params["drop_params"]
+    assert "stream_options" not in started.request.params  # the test's own, like stream
     assert "first token and each chunk within 300 s (timeout)" in started.limits
     assert [(a.n, a.total) for a in of(events, L.Attempt)] == [(1, 5)]
     body = srv.chat[0].body

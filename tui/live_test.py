@@ -412,7 +412,8 @@ async def run(settings_values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT, 
             litellm = await _litellm_module()
         if litellm is not None:
             kwargs, refused = await _sdk_request(values, prompt, litellm)
-    info = describe_request(kwargs, unsaved)
+    info = describe_request({k: v for k, v in kwargs.items() if k != "stream_options"},
+                            unsaved)  # streaming, like stream, is the test's own
     secrets = _secrets(values, kwargs)
     ctx = _Context(values, kwargs, secrets)
     lim = LIM.effective(limits or LIM.Limits(), _get(values, "timeout"))
