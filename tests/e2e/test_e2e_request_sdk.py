@@ -10,6 +10,10 @@ equal: the requests made (model info lookups included), their paths and queries,
 provider headers, and the JSON bodies apart from the streaming fields (the live test streams,
 OpenHands 1.x does not). The SDK venv pins LiteLLM to the version llm-settings runs, so the
 difference can only come from how the request is built.
+
+Retries: for 15 HTTP failures (two attempts allowed, no waits) the SDK's own attempts (its calls
+of ``litellm.completion``) equal the live test's requests, for 1.21.0 and 1.34.0; and what a
+failure says about SDK 1.58.0 ("retries it" / "fails at once") matches 1.58.0's own attempts.
 """
 
 from __future__ import annotations
@@ -115,8 +119,8 @@ CORPUS: list[tuple[str, dict[str, Any]]] = [
                                 "num_retries": 2}),
 ]
 
-RETRY_STATUSES = ["408", "409", "429", "429q", "500", "502", "503", "504", "529", "400", "401",
-                  "403", "404", "422"]
+RETRY_STATUSES = ["408", "409", "429", "429q", "429b", "500", "502", "503", "504", "529", "400",
+                  "401", "403", "404", "422"]
 
 SDK_SCRIPT = """
 import json, sys, urllib.request
@@ -233,12 +237,14 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.log.append(Logged("POST", self.path, self.headers, body))
         status, message = 400, "request logged"
-        if m := re.match(r"/s(\d{3})(q?)/", self.path):  # /s503/v1/...: answer 503
+        if m := re.match(r"/s(\d{3})([qb]?)/", self.path):  # /s503/v1/...: answer 503
             status = int(m.group(1))
-            message = "insufficient_quota: You exceeded your current quota." if m.group(2) \
-                else f"failure {status}"
+            message = {"q": "insufficient_quota: You exceeded your current quota.",
+                       "b": "budget_exceeded: Budget has been exceeded."}.get(
+                m.group(2), f"failure {status}")
+        kind = "invalid_request_error" if status in (400, 404, 422) else "api_error"
         self._answer(status, {"type": "error", "error": {
-            "message": message, "type": "invalid_request_error", "code": status}})
+            "message": message, "type": kind, "code": status}})
 
 
 def _canary(i: int) -> str:
@@ -359,9 +365,7 @@ def test_live_test_as_1x_retries_what_the_sdk_retries(server: LoggingServer, tmp
     makes, and the live test's, are as many (1: not retried, 2: retried)."""
     python = openhands_venv.python_with([f"openhands-sdk=={sdk_version}.0",
                                          f"litellm=={version('litellm')}"])
-    configs = [{"model": "openai/gpt-4o", "base_url": f"{server.url}/s{s}/v1", "num_retries": 2,
-                "retry_min_wait": 0, "retry_max_wait": 0, "retry_multiplier": 0,
-                "api_key": _canary(i)} for i, s in enumerate(RETRY_STATUSES)]
+    configs = _retry_configs(server)
     path = tmp_path / "retries.json"
     path.write_text(json.dumps(configs))
     server.log.clear()
@@ -385,3 +389,45 @@ def test_live_test_as_1x_retries_what_the_sdk_retries(server: LoggingServer, tmp
     assert not differ, f"(OpenHands {sdk_version}, llm-settings) attempts differ: {differ}"
     assert named["502"] == (1, 1) and named["503"] == (2, 2) and named["401"] == (1, 1)
     assert named["429q"] == (2, 2)  # an exhausted quota too, up to SDK 1.34
+
+
+def _retry_configs(server: LoggingServer) -> list[dict[str, Any]]:
+    return [{"model": "openai/gpt-4o", "base_url": f"{server.url}/s{s}/v1", "num_retries": 2,
+             "retry_min_wait": 0, "retry_max_wait": 0, "retry_multiplier": 0,
+             "api_key": _canary(i)} for i, s in enumerate(RETRY_STATUSES)]
+
+
+async def _failure(cfg: dict[str, Any]) -> BaseException:
+    """The exception LiteLLM raises for this config's answer (one request, no retries)."""
+    litellm = L._load_litellm()
+    try:
+        await litellm.acompletion(model=cfg["model"], base_url=cfg["base_url"],
+                                  api_key=cfg["api_key"], max_retries=0,
+                                  messages=[{"role": "user", "content": PROMPT}])
+    except Exception as e:
+        return e
+    raise AssertionError("the server answered")
+
+
+def test_what_the_test_says_sdk_1_58_retries_is_what_it_retries(server: LoggingServer,
+                                                                 tmp_path: Path) -> None:
+    """The sentence on a failure ("from SDK 1.58 on OpenHands retries it / fails at once")
+    against openhands-sdk 1.58.0's own retry (it needs an older LiteLLM: its own pin)."""
+    python = openhands_venv.python_with(["openhands-sdk==1.58.0"])
+    configs = _retry_configs(server)
+    path = tmp_path / "retries.json"
+    path.write_text(json.dumps(configs))
+    p = subprocess.run([str(python), "-c", SDK_ATTEMPTS_SCRIPT, str(path), PROMPT],
+                       capture_output=True, text=True, timeout=900, cwd=tmp_path,
+                       env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+                            "LITELLM_LOCAL_MODEL_COST_MAP": "True"})
+    assert p.returncode == 0, p.stderr[-3000:]
+    theirs = json.loads(p.stdout.strip().splitlines()[-1])
+    with asyncio.Runner() as runner:
+        failures = [runner.run(_failure(cfg)) for cfg in configs]
+    said = {s: (theirs[i], 2 if SDK.retried(failures[i], "1.58") else 1)
+            for i, s in enumerate(RETRY_STATUSES)}
+    differ = {s: v for s, v in said.items() if v[0] != v[1]}
+    assert not differ, f"(SDK 1.58 attempts, what the live test says) differ: {differ}"
+    changed = {s for i, s in enumerate(RETRY_STATUSES) if SDK.contrast(failures[i])}
+    assert {"409", "502", "429q", "429b"} <= changed  # said on the failure
