@@ -483,8 +483,11 @@ def exec_(obj: Ctx, command: tuple[str, ...]) -> None:
 @cli.command(name="test")
 @click.option("--prompt", metavar="TEXT", help="What to ask (default: a one-line question).")
 @click.option("--json", "as_json", is_flag=True, help="Print the events as JSON lines.")
+@click.option("--as", "as_", type=click.Choice(["0.x", "1.x"]), default="0.x", show_default=True,
+              help="Test as OpenHands 0.x (config.toml) or 1.x (the SDK's request, defaults "
+                   "and retries).")
 @click.pass_obj
-def test_(obj: Ctx, prompt: str | None, as_json: bool) -> None:
+def test_(obj: Ctx, prompt: str | None, as_json: bool, as_: str) -> None:
     """Stream a real completion with these settings: will OpenHands work with them?
 
     The answer streams to stdout; attempts, retry countdowns and the final stats go to
@@ -494,7 +497,7 @@ def test_(obj: Ctx, prompt: str | None, as_json: bool) -> None:
     from tui.cli_live import stream  # the live test engine, imported only when used
 
     obj.need_group()
-    sys.exit(stream(obj.settings(), prompt, as_json))
+    sys.exit(stream(obj.settings(), prompt, as_json, as_))
 
 
 def _field(name: str) -> F.Field:

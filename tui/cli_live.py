@@ -13,11 +13,13 @@ import sys
 
 from tui import live_test as L
 from tui import settings as S
+from tui.live_sdk import set_values
 
 
-def stream(s: S.Settings, prompt: str | None, as_json: bool) -> int:
-    """Run the live test with ``s`` and print it; the exit code (0 answered, 1 not, 130 Ctrl-C)."""
-    values = L.values_of(s)
+def stream(s: S.Settings, prompt: str | None, as_json: bool, as_: str = "0.x") -> int:
+    """Run the live test with ``s`` and print it; the exit code (0 answered, 1 not, 130 Ctrl-C).
+    ``as_``: "0.x" or "1.x" (then the fields ``s`` does not set take the SDK's defaults)."""
+    values = set_values(s)  # the rest: the defaults of the OpenHands tested
     unread = s.unread_needed()
     err = sys.stderr
     tty = err.isatty()
@@ -61,7 +63,7 @@ def stream(s: S.Settings, prompt: str | None, as_json: bool) -> int:
 
     async def drive() -> L.Event | None:
         final = None
-        events = L.run(values, prompt or L.DEFAULT_PROMPT)
+        events = L.run(values, prompt or L.DEFAULT_PROMPT, as_=as_)
         async with contextlib.aclosing(events):
             async for ev in events:
                 if isinstance(ev, L.Failed):

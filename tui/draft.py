@@ -172,6 +172,16 @@ class Draft:
                 values[name] = v.value
         return values, [c.name for c in self.changes()]
 
+    def unset(self) -> list[str]:
+        """The fields this draft leaves to the program's own default: not typed, not inherited
+        from [llm], not set in the environment (secrets aside). OpenHands 1.x has other
+        defaults than config.toml's, so its live test needs to know."""
+        base = self.cfg.table("llm") or {} if self.group else {}
+        return [f.name for f in F.FIELDS if not f.secret and not self.texts[f.name].strip()
+                and self.settings.values[f.name].source.kind != "env"
+                and not (f.section == "llm" and not f.env_only and f.name in base
+                         and not isinstance(base[f.name], dict))]
+
     def fallback(self, name: str) -> Any:
         """What applies when the group's own table does not set ``name``."""
         f = F.BY_NAME[name]

@@ -40,6 +40,7 @@ from typing import Any, ClassVar, Protocol
 
 from tui import fields as F
 from tui import live_limits as LIM
+from tui import live_sdk as SDK
 from tui.live_classify import _Cause, _classify, _Context, _server_models
 from tui.live_request import (
     DEFAULT_PROMPT,
@@ -108,9 +109,16 @@ class Started(Event):
     kind: ClassVar[str] = "started"
     request: RequestInfo
     limits: str = ""  # the test's own limits, in words
+    openhands: str = "0.x"  # the OpenHands generation whose request and retries are tested
+    note: str = ""  # e.g. settings that generation does not read
 
     def summary(self) -> str:
         text = f"testing {self.request.describe()}"
+        if self.openhands != "0.x":
+            text = (f"testing {SDK.LABELS.get(self.openhands, self.openhands)}: "
+                    f"{self.request.describe()}")
+        if self.note:
+            text += f"\nnote: {self.note}"
         if self.limits:
             text += f"\nlimits: {self.limits}"
         return f"{text}\n{STREAMED}"
@@ -387,30 +395,47 @@ async def _countdown(clock: Clock, seconds: float, retry_now: asyncio.Event | No
 
 async def run(settings_values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT, *,
               clock: Clock | None = None, unsaved: Iterable[str] = (),
-              retry_now: asyncio.Event | None = None, limits: LIM.Limits | None = None
-              ) -> AsyncGenerator[Event, None]:
+              retry_now: asyncio.Event | None = None, limits: LIM.Limits | None = None,
+              as_: str = "0.x") -> AsyncGenerator[Event, None]:
     """Stream one completion with these settings, retrying like OpenHands; yield events.
 
     ``settings_values``: field name -> effective value (:func:`values_of`). ``unsaved``: names
     of fields holding unsaved edits (shown in the request). ``retry_now``: set it during a
-    countdown to retry at once. ``limits``: the test's own (:mod:`tui.live_limits`). Ends with
-    exactly one :class:`Done` or :class:`Failed`.
+    countdown to retry at once. ``limits``: the test's own (:mod:`tui.live_limits`). ``as_``:
+    "0.x" (config.toml's OpenHands) or "1.x" (the SDK's request and retries, :mod:`tui.live_sdk`;
+    then a field missing from ``settings_values`` takes the SDK's default). Ends with exactly
+    one :class:`Done` or :class:`Failed`.
     """
     clock = clock or RealClock()
-    values = dict(settings_values)
-    kwargs = completion_kwargs(values, prompt, await proxy_model_info(values))
-    info = describe_request(kwargs, unsaved)
+    sdk = as_ == "1.x"
+    values = SDK.effective(settings_values) if sdk else dict(settings_values)
+    kwargs = completion_kwargs(values, prompt,
+                               None if sdk else await proxy_model_info(values))
+    litellm, refused = None, None
+    if sdk and kwargs["model"]:
+        with contextlib.suppress(Exception):  # a broken install is named below
+            litellm = await _litellm_module()
+        if litellm is not None:
+            kwargs, refused = await _sdk_request(values, prompt, litellm)
+    info = describe_request({k: v for k, v in kwargs.items() if k != "stream_options"},
+                            unsaved)  # streaming, like stream, is the test's own
     secrets = _secrets(values, kwargs)
     ctx = _Context(values, kwargs, secrets)
     lim = LIM.effective(limits or LIM.Limits(), _get(values, "timeout"))
-    yield Started(info, lim.describe())
+    note = f"OpenHands 1.x does not read {', '.join(SDK.ignored(values))}" \
+        if sdk and SDK.ignored(values) else ""
+    yield Started(info, lim.describe(), as_, note)
     if not kwargs["model"]:
         yield Failed("no_model", "no model is set",
                      "Set one: llm-settings set model PROVIDER/NAME "
                      "(e.g. anthropic/claude-sonnet-4-20250514).", request=info)
         return
+    if refused:
+        yield Failed("context_too_small", refused, "Use a model with a larger context window, "
+                     "or set ALLOW_SHORT_CONTEXT_WINDOWS=1 where OpenHands runs.", request=info)
+        return
     try:
-        litellm = await _litellm_module()
+        litellm = litellm or await _litellm_module()
     except Exception as e:  # a broken install: say so, never a traceback
         yield Failed("error", f"cannot load LiteLLM ({type(e).__name__})",
                      "Reinstall llm-settings (pip install -e .).", request=info)
@@ -420,6 +445,7 @@ async def run(settings_values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT, 
                              _get(values, "retry_max_wait") or 0,
                              _get(values, "retry_multiplier") or 1)
     call = dict(kwargs)
+    plans = SDK.plans(settings_values)  # when both retry: each generation's attempts
     for n in range(1, total + 1):
         yield Attempt(n, total)
         litellm.modify_params = bool(_get(values, "modify_params"))
@@ -429,6 +455,7 @@ async def run(settings_values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT, 
         first: float | None = None
         last: Any = None
         cause: _Cause | None = None
+        other = ""  # what the other OpenHands generation would do instead
         started = ended = time.perf_counter()
         box: list[Any] = []  # the litellm stream, once opened
         pieces = 0  # answer and reasoning chunks: the answer cap counts them
@@ -471,11 +498,13 @@ async def run(settings_values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT, 
                 cut = LIM.capped("answer", lim)
             else:
                 cause = LIM.limit_cause(hit, lim, ctx.where)
+                other = plans if cause.retry else ""
         except Exception as e:  # every failure is named, never raised
             cause = _classify(e, ctx, bool(parts))
             if cause.kind == "model_not_found" and ctx.url:
                 ctx.server_models = await _server_models(kwargs)
                 cause = _classify(e, ctx, bool(parts))
+            cause, other = _as_generation(cause, e, sdk, plans)
         finally:
             stream = box[0] if box else None
             if stream is not None:
@@ -485,14 +514,19 @@ async def run(settings_values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT, 
                            "The model returned nothing: check the model name and the server's "
                            "logs; OpenHands retries with temperature 1.", retry=True,
                            short="empty answer")
-            if call.get("temperature", 0) == 0:
+            other = plans
+            if sdk:  # the SDK's LLMNoResponseError
+                temperature = SDK.empty_answer_temperature(_get(values, "temperature"))
+                if temperature is not None:
+                    call["temperature"] = temperature
+            elif call.get("temperature", 0) == 0:
                 call["temperature"] = 1.0  # what OpenHands does after an empty answer
         if cause is None:
             yield Done(_stats(values, kwargs, info, n, "".join(parts), started, first, ended,
                               finish, stream, last, cut))
             return
         if not cause.retry or n == total:
-            yield _failed(cause, n, total, parts, info)
+            yield _failed(cause, n, total, parts, info, other)
             return
         wait, honoured = waits[n - 1], False
         if cause.retry_after is not None and cause.retry_after > wait:
@@ -513,11 +547,34 @@ async def run(settings_values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT, 
             yield tick
 
 
-def _failed(cause: _Cause, n: int, total: int, parts: list[str], info: RequestInfo) -> Failed:
+def _failed(cause: _Cause, n: int, total: int, parts: list[str], info: RequestInfo,
+            other: str = "") -> Failed:
     message = cause.message
     if cause.retry and total > 1:
         message += f" (all {total} attempts failed)"
-    return Failed(cause.kind, message, cause.advice, "".join(parts), cause.status, n, info)
+    advice = f"{cause.advice} {other}".strip()
+    return Failed(cause.kind, message, advice, "".join(parts), cause.status, n, info)
+
+
+def _as_generation(cause: _Cause, exc: BaseException, sdk: bool, plans: str
+                   ) -> tuple[_Cause, str]:
+    """The failure retried as OpenHands 1.x retries it (with ``sdk``), and what OpenHands
+    versions do with it where they differ (``plans``: their attempts, for one they retry)."""
+    if sdk:
+        cause = dataclasses.replace(cause, retry=SDK.retried(exc))
+    return cause, " ".join(filter(None, [SDK.contrast(exc), plans if SDK.retried(exc) else ""]))
+
+
+async def _sdk_request(values: Mapping[str, Any], prompt: str, litellm: Any
+                       ) -> tuple[dict[str, Any], str | None]:
+    """OpenHands 1.x's request (:mod:`tui.live_sdk`), and why it would refuse the model."""
+    model = str(_get(values, "model") or "").strip()
+    info = await asyncio.to_thread(SDK.model_info, model, _get(values, "base_url") or None,
+                                   _get(values, "api_key") or None, litellm)
+    _, max_in = SDK.max_tokens(model, _get(values, "base_url") or None,
+                               _get(values, "max_output_tokens"),
+                               _get(values, "max_input_tokens"), info)
+    return SDK.completion_kwargs(values, litellm, prompt, info), SDK.too_small(max_in)
 
 
 def _stats(values: Mapping[str, Any], kwargs: Mapping[str, Any], info: RequestInfo, n: int,

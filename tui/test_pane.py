@@ -18,8 +18,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Button, Markdown, ProgressBar, Static
+from textual.widgets import Button, Markdown, ProgressBar, RadioButton, RadioSet, Static
 from textual.widgets.markdown import MarkdownStream
+
+from tui.live_sdk import LABELS
 
 FLUSH_S = 0.15  # the answer is redrawn at most this often while it streams
 _streaming = 0  # answers streaming now (a restarted test overlaps the cancelled one)
@@ -79,6 +81,11 @@ class LiveTestPanel(Vertical, can_focus=True):
 
     limits: Any = None  # the test's own limits (a live_limits.Limits); None: its defaults
 
+    @property
+    def as_(self) -> str:
+        """The OpenHands generation tested: "0.x" (config.toml) or "1.x" (the SDK)."""
+        return "1.x" if self.query_one("#as-1x", RadioButton).value else "0.x"
+
     class Finished(Message):
         """The test ended: ``ok`` True when the model answered."""
 
@@ -101,6 +108,9 @@ class LiveTestPanel(Vertical, can_focus=True):
             yield Button("Run test (F6)", id="run-test", variant="primary", compact=True)
             yield Button("Cancel (Esc)", id="cancel-test", compact=True, disabled=True)
             yield Button("Retry now (R)", id="retry-test", compact=True, disabled=True)
+        with RadioSet(id="test-as", compact=True):
+            yield RadioButton(LABELS["0.x"], value=True, id="as-0x")
+            yield RadioButton(LABELS["1.x"], id="as-1x")
         yield Static("Streams a short completion with these settings, unsaved edits included.",
                      id="test-status", markup=False)
         yield ProgressBar(total=1, show_eta=False, id="test-wait", classes="hidden")
@@ -144,11 +154,11 @@ class LiveTestPanel(Vertical, can_focus=True):
         self._buttons(running=True)
         self.running = True
         self.focus()  # Esc and R reach the panel while it runs
-        self._run(dict(values), tuple(unsaved))
+        self._run(dict(values), tuple(unsaved), self.as_)
 
     # -- the worker ----------------------------------------------------------------------
     @work(exclusive=True, group="live-test", exit_on_error=False)
-    async def _run(self, values: dict[str, Any], unsaved: tuple[str, ...]) -> None:
+    async def _run(self, values: dict[str, Any], unsaved: tuple[str, ...], as_: str) -> None:
         from tui import live_test as L  # loads litellm: never on the way to the first screen
 
         previous = self._run_state
@@ -160,7 +170,7 @@ class LiveTestPanel(Vertical, can_focus=True):
         with no_full_collection():
             try:
                 async for ev in L.run(values, unsaved=unsaved, retry_now=run.retry_now,
-                                      limits=self.limits):
+                                      limits=self.limits, as_=as_):
                     await self._show(run, ev)
             finally:
                 await run.flush()  # cancelled mid-stream: show what had arrived
@@ -176,9 +186,14 @@ class LiveTestPanel(Vertical, can_focus=True):
 
         bar = self.query_one("#test-wait", ProgressBar)
         if isinstance(ev, L.Started):
+            note = f"\nNote: {ev.note}" if ev.note else ""
             self.query_one("#test-request", Static).update(
-                f"Request: {ev.request.describe()}\nSent: {ev.request.describe_params()}\n"
-                f"Limits: {ev.limits}\n{L.STREAMED[0].upper()}{L.STREAMED[1:]}.")
+                f"Request {LABELS[ev.openhands]}: {ev.request.describe()}
+"
+                f"Sent: {ev.request.describe_params()}{note}
+Limits: {ev.limits}
+"
+                f"{L.STREAMED[0].upper()}{L.STREAMED[1:]}.")
         elif isinstance(ev, L.Attempt):
             bar.add_class("hidden")
             self._set_status(f"Attempt {ev.n} of {ev.total}…")

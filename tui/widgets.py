@@ -509,6 +509,8 @@ class KeyField(_Base):
         values, unsaved = self.draft.effective()
         for name, v in self.keys().items():
             values[name] = v.value
+        for name in self.draft.unset():  # the default of the OpenHands tested applies
+            values.pop(name, None)
         return values, unsaved
 
     def first_run(self) -> bool:

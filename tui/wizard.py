@@ -431,6 +431,8 @@ class SetupWizard(Screen[dict[str, Any] | None]):
             read_keyring(target, self.store)
         for name, v in preview.keys(stored).items():
             values[name] = v.value
+        for name in preview.unset():  # the default of the OpenHands tested applies
+            values.pop(name, None)
         return values, unsaved
 
     def _enter_test(self) -> None:
