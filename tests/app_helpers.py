@@ -52,11 +52,12 @@ def template_copy(directory: Path, name: str = "config.toml") -> Path:
 
 
 def make_app(path: Path, group: str | None = None,
-             environ: Mapping[str, str] | None = None) -> SettingsApp:
+             environ: Mapping[str, str] | None = None, preload: bool = False) -> SettingsApp:
     """The real app on ``path``, with its own SecretStore (waiting up to WAIT s for a busy
-    keyring) and environment; no animations."""
+    keyring) and environment; no animations; LiteLLM not preloaded unless ``preload``
+    (tests/test_preload.py covers it, in a process of its own)."""
     app = SettingsApp(path, group=group, store=SecretStore(timeout=WAIT),
-                      environ=dict(environ or {}))
+                      environ=dict(environ or {}), preload=preload)
     app.animation_level = "none"
     return app
 

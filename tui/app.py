@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import os
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from textual.widgets import (
 
 from tui import catalog as C
 from tui import fields as F
+from tui import preload
 from tui import settings as S
 from tui.config_file import ConfigChangedError, ConfigError, ConfigFile
 from tui.draft import Draft, read_keyring
@@ -42,6 +44,7 @@ from tui.widgets import ChoiceScreen, FieldRow, HelpScreen, KeyField, PickerScre
 ADVANCED_FIRST = ("model", "base_url", "api_key", "api_version")
 ADVANCED_LABELS = {"model": "Custom Model", "base_url": "Base URL", "api_key": "API Key",
                    "api_version": "API Version"}
+PRELOAD_IDLE_S = 0.5  # LiteLLM starts loading once no key was pressed for this long
 
 
 class SettingsApp(KeyField, App[None]):
@@ -70,9 +73,13 @@ class SettingsApp(KeyField, App[None]):
 
     def __init__(self, path: Path, group: str | None = None,
                  store: SecretStore | None = None,
-                 environ: Mapping[str, str] | None = None, setup: bool | None = None) -> None:
-        """``setup``: True opens the setup wizard, None opens it on a first run."""
+                 environ: Mapping[str, str] | None = None, setup: bool | None = None,
+                 preload: bool = True) -> None:
+        """``setup``: True opens the setup wizard, None opens it on a first run; ``preload``:
+        load LiteLLM in the background once the first screen is drawn and input is idle."""
         super().__init__()
+        self.preload = preload
+        self.last_input = time.monotonic()
         self.setup = setup
         self.path = path
         self.group = group
@@ -95,6 +102,8 @@ class SettingsApp(KeyField, App[None]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):
             self.keys_typed = True
+        if isinstance(event, events.Key | events.MouseDown):
+            self.last_input = time.monotonic()
         await super().on_event(event)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -179,6 +188,7 @@ class SettingsApp(KeyField, App[None]):
             # slow imports and I/O wait until the screen is drawn
             self.call_after_refresh(self.check_keyring)
             self.call_after_refresh(self.load_catalog)
+            self.call_after_refresh(self.set_timer, PRELOAD_IDLE_S, self.preload_when_idle)
 
     # -- refresh ---------------------------------------------------------------------------
     def refresh_all(self) -> None:
@@ -360,6 +370,17 @@ class SettingsApp(KeyField, App[None]):
     def _catalog_loaded(self) -> None:
         self.catalog_ready = True
         self.refresh_model_info()
+
+    def preload_when_idle(self) -> None:
+        """Load LiteLLM (and the Test pane) in a thread once input has been idle a moment,
+        so that F6 sends at once; never on the way to the first screen."""
+        if not self.preload or preload.started():
+            return
+        idle = time.monotonic() - self.last_input
+        if idle < PRELOAD_IDLE_S:
+            self.set_timer(PRELOAD_IDLE_S - idle, self.preload_when_idle)
+            return
+        preload.start(("tui.test_pane",))
 
     # -- actions ---------------------------------------------------------------------------
     def action_pane(self, pane: str) -> None:
