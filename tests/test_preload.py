@@ -57,6 +57,7 @@ async def main() -> None:
         await wait_until(pilot, preload.done, "the preload", timeout=300)
         seen.update(loaded="litellm" in sys.modules, screen_after=type(app.screen).__name__)
         if url != "-":
+            await wait_until(pilot, lambda: bool(app.query("#test-panel")), "the Test pane")
             await settle(pilot)
             await pilot.press("f6")
             panel = app.query_one("#test-panel")

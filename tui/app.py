@@ -374,13 +374,16 @@ class SettingsApp(KeyField, App[None]):
     def preload_when_idle(self) -> None:
         """Load LiteLLM (and the Test pane) in a thread once input has been idle a moment,
         so that F6 sends at once; never on the way to the first screen."""
-        if not self.preload or preload.started():
+        if not self.preload or self.draft is None:
             return
         idle = time.monotonic() - self.last_input
-        if idle < PRELOAD_IDLE_S:
-            self.set_timer(PRELOAD_IDLE_S - idle, self.preload_when_idle)
+        if idle < PRELOAD_IDLE_S or (preload.started() and not preload.done()):
+            self.set_timer(max(PRELOAD_IDLE_S - idle, 0.1), self.preload_when_idle)
             return
-        preload.start(("tui.test_pane",))
+        if preload.start(("tui.test_pane",)):
+            self.set_timer(PRELOAD_IDLE_S, self.preload_when_idle)
+            return
+        self.call_later(self.test_panel)  # then the Test pane, built while idle
 
     # -- actions ---------------------------------------------------------------------------
     def action_pane(self, pane: str) -> None:
