@@ -38,7 +38,15 @@ from tui import settings as S
 from tui.config_file import ConfigChangedError, ConfigError, ConfigFile
 from tui.draft import Draft, read_keyring
 from tui.secrets import KeyringHealth, SecretStore, SecretStoreError
-from tui.widgets import ChoiceScreen, FieldRow, HelpScreen, KeyField, PickerScreen, Tick
+from tui.widgets import (
+    ChoiceScreen,
+    FieldLine,
+    FieldRow,
+    HelpScreen,
+    KeyField,
+    PickerScreen,
+    Tick,
+)
 
 # Advanced pane: OpenHands' own order first, then every other field by group.
 ADVANCED_FIRST = ("model", "base_url", "api_key", "api_version")
@@ -136,7 +144,7 @@ class SettingsApp(KeyField, App[None]):
             return
         with TabbedContent(initial="settings", id="panes"):
             with TabPane("Settings", id="settings"), VerticalScroll(classes="pane"):
-                with Horizontal(classes="field-line", id="provider-line"):
+                with FieldLine(id="provider-line"):
                     yield Label("LLM Provider", classes="field-label")
                     yield Button("", id="provider", compact=True,
                                  tooltip="Pick a provider: type to search (Enter)")

@@ -31,7 +31,7 @@ from tui import settings as S
 from tui.draft import Draft, read_keyring
 from tui.secrets import KeyringHealth, SecretStore
 from tui.test_pane import LiveTestPanel
-from tui.widgets import Tick
+from tui.widgets import FieldLine, Tick
 
 STEPS = ("provider", "model", "key", "extra", "test", "save")
 TITLES = {"provider": "Provider", "model": "Model", "key": "API key",
@@ -84,7 +84,7 @@ class SetupWizard(Screen[dict[str, Any] | None]):
                                    for p in C.providers()], id="providers")
             with Vertical(id="step-model"):
                 yield Static("", id="model-guide", markup=False)
-                with Horizontal(classes="field-line", id="server-line"):
+                with FieldLine(id="server-line"):
                     yield Label("Server URL", classes="field-label")
                     yield Input(id="server-url", compact=True)
                     yield Button("Fetch models", id="fetch", compact=True)
@@ -100,7 +100,7 @@ class SetupWizard(Screen[dict[str, Any] | None]):
             with VerticalScroll(id="step-extra"):
                 yield Static("", id="extra-guide", markup=False)
                 for name in ("base_url", "api_version", *ENV_FIELDS.values()):
-                    with Horizontal(classes="field-line extra", id=f"extra-{name}"):
+                    with FieldLine(classes="extra", id=f"extra-{name}"):
                         yield Label(F.BY_NAME[name].label, classes="field-label")
                         yield Input(id=f"x-{name}", compact=True)
                 yield Static("", id="extra-error", classes="field-note -error", markup=False)
