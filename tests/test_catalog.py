@@ -598,3 +598,44 @@ def test_provider_search_puts_names_that_start_with_the_query_first() -> None:
 ])
 def test_prices_read_like_prices(value: float, text: str) -> None:
     assert C.usd(value) == text
+
+
+# -- newer than verified -------------------------------------------------------------------
+@pytest.mark.parametrize(("name", "expected"), [
+    ("claude-3-7-sonnet-20250219", ({"claude", "sonnet"}, (3, 7))),
+    ("claude-sonnet-4-5-20250929", ({"claude", "sonnet"}, (4, 5))),
+    ("gemini-2.5-pro-preview-05-06", ({"gemini", "pro"}, (2, 5))),
+    ("o3-2025-04-16", ({"o"}, (3,))),
+    ("deepseek-chat", None),
+])
+def test_family_and_version_of_a_name(name: str, expected: tuple | None) -> None:
+    got = C.family(name)
+    assert (got if got is None else (set(got[0]), got[1])) == expected
+
+
+def test_newer_models_of_a_verified_family_are_marked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(C, "VERIFIED", ("anthropic/claude-3-7-sonnet-20250219", "openai/o3-mini",
+                                        "openai/o4-mini"))
+    ids = ["anthropic/claude-3-7-sonnet-20250219", "anthropic/claude-sonnet-4-5",
+           "anthropic/claude-3-5-sonnet-20241022", "anthropic/claude-opus-4-1",
+           "bedrock/anthropic.claude-sonnet-4-5", "openai/o3-mini", "openai/o4-mini",
+           "openai/o4-mini-2025-04-16", "openai/o5-mini"]
+    by_id = {i: C.Model(i, i.split("/")[0], key=i, verified=i in C.VERIFIED) for i in ids}
+    C._mark_newer(by_id, dict(by_id))
+    newer = {i: m.newer_than for i, m in by_id.items() if m.newer_than}
+    assert newer == {"anthropic/claude-sonnet-4-5": "anthropic/claude-3-7-sonnet-20250219",
+                     "openai/o5-mini": "openai/o3-mini"}  # not older, other families,
+    # resellers' names or a verified model's dated alias; the verified list is unchanged
+    assert [m.id for m in by_id.values() if m.verified] == list(C.VERIFIED)
+
+
+def test_catalog_keeps_the_verified_list_and_says_what_is_newer() -> None:
+    assert C.find(C.RECOMMENDED).recommended
+    newer = [m for m in C.chat_models() if m.newer_than]
+    sonnets = [m for m in newer if m.id.startswith("anthropic/claude-sonnet-")]
+    assert sonnets, "the installed LiteLLM lists a newer Claude Sonnet"
+    assert all(m.newer_than == C.RECOMMENDED and not m.verified for m in newer if m in sonnets)
+    line = C.summary(sonnets[0])
+    assert line.startswith("newer than verified claude-3-7-sonnet") and "recommended" not in line
+    assert C.mark(sonnets[0]) == "↑ " and C.mark(C.find(C.RECOMMENDED)) == "✓ "
+    assert "newer ones are marked" in C.preset_for("anthropic").guide

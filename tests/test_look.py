@@ -46,3 +46,24 @@ async def test_focused_field_is_marked_without_colour(no_keyring: None, tmp_path
         app.query_one("#pick" if pane == "s" else "#a-model #input").focus()  # elsewhere
         await settle(pilot)
         assert label not in reversed_text(app)  # the mark follows the focus
+
+
+@run
+async def test_model_picker_marks_newer_than_verified(no_keyring: None, tmp_path: Path) -> None:
+    from tests.app_helpers import screen_text
+    from tui.widgets import PickerScreen
+
+    app = make_app(template_copy(tmp_path))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        assert isinstance(app.screen, PickerScreen)
+        await pilot.press(*"claude sonnet")
+        await settle(pilot)
+        lines = screen_text(app).splitlines()
+        verified = [x for x in lines if "claude-3-7-sonnet-20250219" in x]
+        newer = [x for x in lines if "anthropic/claude-sonnet-4-5 " in x]
+        assert verified and "✓ anthropic/claude-3-7-sonnet" in verified[0]
+        assert newer and "↑ anthropic/claude-sonnet-4-5" in newer[0]
+        assert "newer than verified" in newer[0]

@@ -734,11 +734,11 @@ def provider_line(p: C.Provider) -> str:
 
 
 def model_line(m: C.Model) -> str:
-    """One picker row: verified mark, id, context window, price in/out per 1M tokens."""
+    """One picker row: verified (or newer) mark, id, context window, price in/out per 1M
+    tokens."""
     price = (f"{C.usd(m.input_price)}/{C.usd(m.output_price)}"
              if m.input_price is not None and m.output_price is not None else "")
-    mark = "✓ " if m.verified else "  "
-    return f"{mark}{m.id}  {C.context_text(m)}  {price}".rstrip()
+    return f"{C.mark(m)}{m.id}{C.newer_note(m)}  {C.context_text(m)}  {price}".rstrip()
 
 
 def check_group_name(name: str) -> str | None:

@@ -169,6 +169,7 @@ class Model:
     supports_reasoning: bool | None = None
     key: str | None = None  # the catalog's key; None when the model is not in the catalog
     deprecation_date: str | None = None
+    newer_than: str | None = None  # the verified model of the same family this one succeeds
     # Precomputed for search: the lower-cased id, where the name starts in it, and whether
     # the provider is the model's maker.
     search_key: str = field(init=False, repr=False, compare=False)
@@ -305,6 +306,53 @@ def _model(model_id: str, info: Mapping[str, Any], key: str | None) -> Model:
     )
 
 
+_QUALIFIERS = frozenset({"preview", "exp", "experimental", "latest"})
+
+
+def family(name: str) -> tuple[frozenset[str], tuple[int, ...]] | None:
+    """A model name's family (its words) and version (its first run of numbers; dates and
+    qualifiers such as "preview" left out): claude-sonnet-4-5 -> ({claude, sonnet}, (4, 5)).
+    None when the name has no version."""
+    words: set[str] = set()
+    version: list[int] = []
+    run_over = False
+    for token in re.split(r"[-_.:/ ]+", name.lower()):
+        m = re.fullmatch(r"([a-z]+)(\d+)", token)  # o3, v2
+        if m:
+            words.add(m[1])
+            token = m[2]
+        if token.isdigit():
+            if int(token) >= 1000 or run_over:  # a date, or numbers after the version
+                run_over = run_over or bool(version)
+                continue
+            version.append(int(token))
+        elif token and token not in _QUALIFIERS:
+            run_over = run_over or bool(version)
+            words.add(token)
+    return (frozenset(words), tuple(version)) if version else None
+
+
+def _mark_newer(by_id: dict[str, Model], by_key: dict[str, Model]) -> None:
+    """Mark the catalog models newer than a verified model of the same provider and family:
+    the verified list dates from OpenHands' evaluations, the catalog moves on."""
+    verified = [(v, by_id[v].provider, fam) for v in VERIFIED
+                if (fam := family(by_id[v].name)) is not None]
+    providers = {p for _v, p, _f in verified}
+    for model_id, m in list(by_id.items()):
+        if m.verified or m.mode != "chat" or m.provider not in providers:
+            continue
+        mine = family(m.name)
+        same = [(v, fam) for v, p, fam in verified
+                if mine and p == m.provider and fam[0] == mine[0]]
+        if not mine or not same or any(fam == mine for _v, fam in same):
+            continue  # another family, or a verified model's dated alias
+        older = [v for v, fam in same if mine[1] > fam[1]]
+        if older:
+            by_id[model_id] = replace(m, newer_than=older[0])
+            if m.key:
+                by_key[m.key] = by_id[model_id]
+
+
 @dataclass(frozen=True)
 class _Catalog:
     by_id: dict[str, Model]
@@ -340,6 +388,7 @@ def _catalog() -> _Catalog:
         by_id[model_id] = m
         if m.key:
             by_key[m.key] = m
+    _mark_newer(by_id, by_key)
     for key, m in list(by_key.items()):  # bare duplicates point at the verified copy too
         by_key[key] = by_id.get(m.id, m)
 
@@ -556,6 +605,16 @@ def context_text(model: Model) -> str:
     return f"{tokens_text(model.max_input_tokens)} context"
 
 
+def mark(model: Model) -> str:
+    """A picker row's mark: ✓ verified by OpenHands, ↑ newer than a verified model."""
+    return "✓ " if model.verified else "↑ " if model.newer_than else "  "
+
+
+def newer_note(model: Model) -> str:
+    """What a ↑ says, after the model's id in a picker row ("" for the others)."""
+    return "  newer than verified" if model.newer_than else ""
+
+
 def summary(model: Model) -> str:
     """One line: verified mark, context, price, capabilities."""
     parts = []
@@ -563,6 +622,8 @@ def summary(model: Model) -> str:
         parts.append("verified, recommended")
     elif model.verified:
         parts.append("verified")
+    elif model.newer_than:
+        parts.append(f"newer than verified {model.newer_than.split('/', 1)[1]}")
     parts.append(context_text(model))
     parts.append(price_text(model))
     caps = [name for name, flag in (("tools", model.supports_function_calling),
@@ -910,8 +971,9 @@ PRESETS: tuple[Preset, ...] = (
     ),
     Preset(
         id="anthropic", name="Anthropic", prefix="anthropic/", catalog_provider="anthropic",
-        guide=("Use an Anthropic console key; models are anthropic/<model>; recommended: "
-               "anthropic/claude-3-7-sonnet-20250219."),
+        guide=("Use an Anthropic console key; models are anthropic/<model>; verified by "
+               "OpenHands (early 2025): anthropic/claude-3-7-sonnet-20250219, newer ones are "
+               "marked ↑ in the model list (F4)."),
         model_example="claude-3-7-sonnet-20250219", key_env="ANTHROPIC_API_KEY",
         key_help="An Anthropic console API key.",
     ),

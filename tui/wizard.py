@@ -236,7 +236,7 @@ class SetupWizard(Screen[dict[str, Any] | None]):
             ol.set_options([Option(Text(m), id=m) for m in names])  # a server's names
         else:
             found = C.search(query, self._models, limit=100)
-            ol.set_options([Option(Text(f"{'✓ ' if m.verified else '  '}{m.id}  "
+            ol.set_options([Option(Text(f"{C.mark(m)}{m.id}{C.newer_note(m)}  "
                                         f"{C.context_text(m)}"), id=m.id)
                             for m, _s, _p in found])
         if ol.option_count:
