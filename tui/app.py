@@ -436,6 +436,7 @@ class SettingsApp(KeyField, App[None]):
                 return
             for name, text in result["texts"].items():
                 self.set_field(name, text)
+            self.sync_provider()  # from the model and base URL: a local server is not OpenAI
             if result["key"]:
                 self.set_field("api_key", result["key"])
             self.draft.insecure_storage = result["insecure"]

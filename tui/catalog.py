@@ -8,6 +8,7 @@ Ollama servers, and the spending warning.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import json
@@ -218,7 +219,8 @@ class Provider:
 
 
 DISPLAY_NAMES: dict[str, str] = {
-    "openai": "OpenAI", "anthropic": "Anthropic", "gemini": "Gemini", "vertex_ai": "VertexAI",
+    "openai": "OpenAI", "openai_compatible": "OpenAI-compatible server",
+    "anthropic": "Anthropic", "gemini": "Gemini", "vertex_ai": "VertexAI",
     "azure": "Azure", "azure_ai": "Azure AI Foundry", "groq": "Groq",
     "openrouter": "OpenRouter", "deepseek": "DeepSeek", "mistral": "Mistral",
     "codestral": "Mistral Codestral", "bedrock": "AWS Bedrock", "sagemaker": "AWS SageMaker",
@@ -1000,6 +1002,19 @@ PRESETS: tuple[Preset, ...] = (
     _local("ollama", "Ollama", 11434, "Run ollama serve and ollama pull <model>"),
     _local("lm_studio", "LM Studio", 1234,
            "Load a model in LM Studio and start its local server"),
+    Preset(
+        id="openai_compatible", name="OpenAI-compatible server (any URL)", prefix="openai/",
+        local=True, models_from="server",
+        guide=("Any server with an OpenAI-compatible API (llama.cpp, TGI, LocalAI, a gateway); "
+               "the model is openai/<name the server lists>, with the server's base URL."),
+        model_help="The model name as the server lists it (Fetch models asks the server).",
+        model_example="Qwen/Qwen2.5-Coder-32B-Instruct",
+        fields=(PresetField("base_url", "Base URL", "The server's OpenAI-compatible URL.",
+                            placeholder="http://localhost:8080/v1"),),
+        key_env=None, key_default="local",
+        key_help=("The server's key if it needs one; otherwise any value works, e.g. local "
+                  "(LiteLLM just needs something to send)."),
+    ),
 )
 
 _PRESETS_BY_ID = {p.id: p for p in PRESETS}
@@ -1028,20 +1043,47 @@ def provider_choice(model: str | None, base_url: str | None = None,
                     custom_llm_provider: str | None = None) -> str:
     """The provider (or local-server guide) that settings belong to, for a provider picker.
 
-    ``openai/...`` with a base URL on a local server's usual port is that server's guide.
+    ``openai/...`` with a base URL on a local server's usual port is that server's guide;
+    with another URL than OpenAI's own, an OpenAI-compatible server.
     """
     provider = provider_of(model, custom_llm_provider)
     if provider == "openai" and base_url:
         from urllib.parse import urlsplit
 
         try:
-            port = urlsplit(base_url).port
+            parts = urlsplit(base_url.strip())
+            port, host = parts.port, (parts.hostname or "").lower()
         except ValueError:
-            port = None
+            port, host = None, ""
+        if host == "api.openai.com":
+            return provider
         local = {p.base_url_default and urlsplit(p.base_url_default).port: p.id
-                 for p in PRESETS if p.local}
-        return local.get(port, provider)
+                 for p in PRESETS if p.local and p.base_url_default}
+        return local.get(port, "openai_compatible")
     return provider
+
+
+def billed_by(provider_id: str, base_url: str | None = None) -> str | None:
+    """Who bills a test request with these settings (a display name), None for a server of
+    one's own: a local-server guide, or an OpenAI-compatible server on this machine or the
+    local network."""
+    preset = preset_for(provider_id)
+    if preset is not None and preset.local and preset.base_url_default:
+        return None  # vLLM, SGLang, Ollama, LM Studio
+    if preset is not None and preset.local:
+        import ipaddress
+        from urllib.parse import urlsplit
+
+        host = ""
+        with contextlib.suppress(ValueError):
+            host = (urlsplit((base_url or "").strip()).hostname or "").lower()
+        try:
+            own = ipaddress.ip_address(host).is_private
+        except ValueError:
+            own = host == "localhost" or (bool(host) and "." not in host) \
+                or host.endswith((".local", ".lan", ".internal"))
+        return None if own else f"the server at {host or 'that URL'}"
+    return display_name(provider_id)
 
 
 def server_kind(provider_id: str | None, base_url: str | None = None) -> str | None:
