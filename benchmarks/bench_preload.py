@@ -5,7 +5,10 @@
    bench_startup.py), RSS 10 s later (LiteLLM preloaded by then), and the time from writing
    F6 to the pty, 10 s after the first screen, to the server receiving the request.
    Goal: F6 to request <= 0.3 s (median).
-2. The CLI: `llm-settings test --json` as a whole process minus the completion itself (the
+2. Keystrokes during the preload: in a process like the app's, an event loop that wakes every
+   5 ms while ``tui.preload`` imports LiteLLM; its worst lateness is the longest a keystroke
+   would wait (reported, with the 99th percentile).
+3. The CLI: `llm-settings test --json` as a whole process minus the completion itself (the
    engine's duration_s: request to last chunk), vs `python -c "import litellm"`.
    Goal: <= 1.1x (medians).
 
@@ -78,6 +81,33 @@ def app_run(root: Path, config: Path, env: dict[str, str], server: fs.FaultServe
     return first_s, rss_first, rss_open, f6_s
 
 
+STALL = r"""
+import asyncio, json, sys, time
+sys.path.insert(0, sys.argv[1])
+from tui import preload
+
+
+async def main():
+    late = []
+    preload.start(("tui.test_pane",))
+    while not preload.done():
+        t = time.perf_counter()
+        await asyncio.sleep(0.005)
+        late.append(time.perf_counter() - t - 0.005)
+    print(json.dumps(late))
+
+
+asyncio.run(main())
+"""
+
+
+def stall_run(root: Path, env: dict[str, str]) -> list[float]:
+    """How late a 5 ms timer fires, each time, while LiteLLM is preloaded."""
+    out = subprocess.run([sys.executable, "-c", STALL, str(root)], env=env, check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
 def cli_run(root: Path, config: Path, env: dict[str, str]) -> float:
     """`llm-settings test --json`: wall time minus the completion's own duration."""
     start = time.perf_counter()
@@ -132,6 +162,7 @@ def main() -> int:
         app: dict[str, list[tuple[float, ...]]] = {name: [] for name in roots}
         cli: dict[str, list[float]] = {name: [] for name in roots}
         imports: list[float] = []
+        stalls: list[float] = []
         import_run(env)  # warm the file cache
         for i in range(args.runs):
             names = list(roots) if i % 2 == 0 else list(reversed(roots))
@@ -140,9 +171,13 @@ def main() -> int:
             for name in names:
                 cli[name].append(cli_run(roots[name], config, env))
             imports.append(import_run(env))
+            stalls.extend(stall_run(ROOT, env))
     good = True
     print(f"runs: {args.runs} each, interleaved; pty 80x24; app open {OPEN_S:g} s before F6")
     lit = statistics.median(imports)
+    stalls.sort()
+    print(f"UI loop lateness during the preload   p99 {stalls[int(len(stalls) * .99)] * 1000:.0f}"
+          f" ms, worst {stalls[-1] * 1000:.0f} ms ({len(stalls)} wake-ups)")
     print(f"python -c 'import litellm'            {med(imports)} s")
     for name in roots:
         first, rss_first, rss_open, f6 = (list(x) for x in zip(*app[name], strict=True))

@@ -133,9 +133,9 @@ def test_provider_order_and_names() -> None:
     provs = C.providers()
     ids = [p.id for p in provs]
     assert ids[:5] == ["anthropic", "gemini", "deepseek", "openai", "openrouter"]
-    assert ids[5:13] == ["azure", "vertex_ai", "groq", "litellm_proxy", "sglang", "vllm",
-                         "ollama", "lm_studio"]
-    rest = provs[13:]
+    assert ids[5:14] == ["azure", "vertex_ai", "groq", "litellm_proxy", "sglang", "vllm",
+                         "ollama", "lm_studio", "openai_compatible"]
+    rest = provs[14:]
     assert [p.name.lower() for p in rest] == sorted(p.name.lower() for p in rest)
     assert not any(p.guide for p in rest)
     names = {p.id: p.name for p in provs}
@@ -145,6 +145,7 @@ def test_provider_order_and_names() -> None:
     assert names["litellm_proxy"] == "LiteLLM Proxy"
     assert names["openrouter"] == "OpenRouter"
     assert names["lm_studio"] == "LM Studio"
+    assert names["openai_compatible"] == "OpenAI-compatible server (any URL)"
     assert C.display_name("some_new-cloud") == "Some New Cloud"
     by_id = {p.id: p for p in provs}
     assert by_id["anthropic"].verified and by_id["anthropic"].guide
@@ -308,7 +309,8 @@ def test_search_per_keystroke_is_fast(chat: list[C.Model]) -> None:
 def test_presets_cover_the_guides() -> None:
     ids = [p.id for p in C.PRESETS]
     assert ids == ["azure", "gemini", "vertex_ai", "groq", "openai", "openrouter", "anthropic",
-                   "deepseek", "litellm_proxy", "sglang", "vllm", "ollama", "lm_studio"]
+                   "deepseek", "litellm_proxy", "sglang", "vllm", "ollama", "lm_studio",
+                   "openai_compatible"]
     prefixes = {p.id: p.prefix for p in C.PRESETS}
     assert prefixes["azure"] == "azure/" and prefixes["vertex_ai"] == "vertex_ai/"
     assert prefixes["litellm_proxy"] == "litellm_proxy/"
@@ -639,3 +641,26 @@ def test_catalog_keeps_the_verified_list_and_says_what_is_newer() -> None:
     assert line.startswith("newer than verified claude-3-7-sonnet") and "recommended" not in line
     assert C.mark(sonnets[0]) == "↑ " and C.mark(C.find(C.RECOMMENDED)) == "✓ "
     assert "newer ones are marked" in C.preset_for("anthropic").guide
+
+
+@pytest.mark.parametrize(("base_url", "provider"), [
+    ("http://localhost:8000/v1", "vllm"),  # a guide's usual port
+    ("http://gpu-box:9999/v1", "openai_compatible"),  # any other server: not "OpenAI"
+    ("https://api.openai.com/v1", "openai"),
+    (None, "openai"),
+])
+def test_provider_is_inferred_from_model_and_base_url(base_url: str | None,
+                                                      provider: str) -> None:
+    assert C.provider_choice("openai/qwen-coder", base_url) == provider
+
+
+@pytest.mark.parametrize(("provider", "base_url", "billed"), [
+    ("anthropic", None, "Anthropic"),
+    ("litellm_proxy", "http://localhost:4000", "LiteLLM Proxy"),  # it forwards to a provider
+    ("vllm", "http://gpu-box:8000/v1", None),
+    ("openai_compatible", "http://127.0.0.1:8080/v1", None),
+    ("openai_compatible", "https://api.together.xyz/v1", "the server at api.together.xyz"),
+])
+def test_who_bills_a_test_request(provider: str, base_url: str | None,
+                                  billed: str | None) -> None:
+    assert C.billed_by(provider, base_url) == billed
