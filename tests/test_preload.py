@@ -40,6 +40,9 @@ def on_mount(self) -> None:
 def first_frame(app) -> None:
     seen.update(litellm="litellm" in sys.modules, started=preload.started(),
                 screen=type(app.screen).__name__)
+    app.last_input = time.monotonic()  # a key just pressed: the preload waits for a pause
+    app.preload_when_idle()
+    seen["started_while_typing"] = preload.started()
 
 
 A.SettingsApp.on_mount = on_mount
@@ -90,6 +93,7 @@ def test_litellm_loads_after_the_first_screen_and_f6_then_sends(tmp_path: Path) 
         assert server.count == 1  # the preload itself sent nothing
     assert seen["screen"] == "Screen"  # the Settings pane, no dialog
     assert seen["litellm"] is False and seen["started"] is False  # not on the way there
+    assert seen["started_while_typing"] is False  # nor while keys are pressed
     assert seen["loaded"] is True  # ... but loaded afterwards, with no key pressed
     assert seen["answer"] == "".join(fs.TOKENS)
 
