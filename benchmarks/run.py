@@ -14,7 +14,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ORDER = ["bench_save.py", "bench_cli.py", "bench_catalog.py", "bench_startup.py",
-         "bench_live_test.py", "bench_pane.py"]
+         "bench_live_test.py", "bench_pane.py", "bench_preload.py"]
 
 
 def main() -> int:

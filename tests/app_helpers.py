@@ -54,12 +54,14 @@ def template_copy(directory: Path, name: str = "config.toml") -> Path:
 
 
 def make_app(path: Path, group: str | None = None,
-             environ: Mapping[str, str] | None = None) -> SettingsApp:
+             environ: Mapping[str, str] | None = None, preload: bool = False) -> SettingsApp:
     """The real app on ``path``, with its own SecretStore (waiting up to WAIT s for a busy
-    keyring) and environment (HOME: the config's folder); no animations."""
-    # HOME: the app looks for OpenHands 1.x's files there; never the real user's.
+    keyring) and environment (HOME: the config's folder: the app looks for OpenHands 1.x's
+    files there, never in the real user's); no animations; LiteLLM not preloaded unless
+    ``preload`` (tests/test_preload.py covers it, in a process of its own)."""
     app = SettingsApp(path, group=group, store=SecretStore(timeout=WAIT),
-                      environ={"HOME": str(path.parent.resolve()), **(environ or {})})
+                      environ={"HOME": str(path.parent.resolve()), **(environ or {})},
+                      preload=preload)
     app.animation_level = "none"
     posted: list[str] = []
     shown = app.notify

@@ -294,7 +294,7 @@ async def test_keys_typed_before_the_keyring_check_stay_where_they_were_typed(
     path = tmp_path / "config.toml"
     path.write_text("[llm]\n")  # a first run: no model, no key
     store = SlowStore()
-    app = SettingsApp(path, store=store, environ={})
+    app = SettingsApp(path, store=store, environ={}, preload=False)
     app.animation_level = "none"
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -319,7 +319,7 @@ async def test_first_run_without_typing_opens_the_wizard(no_keyring: None,
     path = tmp_path / "config.toml"
     path.write_text("[llm]\n")
     store = SlowStore()
-    app = SettingsApp(path, store=store, environ={})
+    app = SettingsApp(path, store=store, environ={}, preload=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         store.answer.set()

@@ -133,9 +133,9 @@ def test_provider_order_and_names() -> None:
     provs = C.providers()
     ids = [p.id for p in provs]
     assert ids[:5] == ["anthropic", "gemini", "deepseek", "openai", "openrouter"]
-    assert ids[5:13] == ["azure", "vertex_ai", "groq", "litellm_proxy", "sglang", "vllm",
-                         "ollama", "lm_studio"]
-    rest = provs[13:]
+    assert ids[5:14] == ["azure", "vertex_ai", "groq", "litellm_proxy", "sglang", "vllm",
+                         "ollama", "lm_studio", "openai_compatible"]
+    rest = provs[14:]
     assert [p.name.lower() for p in rest] == sorted(p.name.lower() for p in rest)
     assert not any(p.guide for p in rest)
     names = {p.id: p.name for p in provs}
@@ -145,6 +145,7 @@ def test_provider_order_and_names() -> None:
     assert names["litellm_proxy"] == "LiteLLM Proxy"
     assert names["openrouter"] == "OpenRouter"
     assert names["lm_studio"] == "LM Studio"
+    assert names["openai_compatible"] == "OpenAI-compatible server (any URL)"
     assert C.display_name("some_new-cloud") == "Some New Cloud"
     by_id = {p.id: p for p in provs}
     assert by_id["anthropic"].verified and by_id["anthropic"].guide
@@ -308,7 +309,8 @@ def test_search_per_keystroke_is_fast(chat: list[C.Model]) -> None:
 def test_presets_cover_the_guides() -> None:
     ids = [p.id for p in C.PRESETS]
     assert ids == ["azure", "gemini", "vertex_ai", "groq", "openai", "openrouter", "anthropic",
-                   "deepseek", "litellm_proxy", "sglang", "vllm", "ollama", "lm_studio"]
+                   "deepseek", "litellm_proxy", "sglang", "vllm", "ollama", "lm_studio",
+                   "openai_compatible"]
     prefixes = {p.id: p.prefix for p in C.PRESETS}
     assert prefixes["azure"] == "azure/" and prefixes["vertex_ai"] == "vertex_ai/"
     assert prefixes["litellm_proxy"] == "litellm_proxy/"
@@ -598,3 +600,67 @@ def test_provider_search_puts_names_that_start_with_the_query_first() -> None:
 ])
 def test_prices_read_like_prices(value: float, text: str) -> None:
     assert C.usd(value) == text
+
+
+# -- newer than verified -------------------------------------------------------------------
+@pytest.mark.parametrize(("name", "expected"), [
+    ("claude-3-7-sonnet-20250219", ({"claude", "sonnet"}, (3, 7))),
+    ("claude-sonnet-4-5-20250929", ({"claude", "sonnet"}, (4, 5))),
+    ("gemini-2.5-pro-preview-05-06", ({"gemini", "pro"}, (2, 5))),
+    ("o3-2025-04-16", ({"o"}, (3,))),
+    ("deepseek-chat", None),
+])
+def test_family_and_version_of_a_name(name: str, expected: tuple | None) -> None:
+    got = C.family(name)
+    assert (got if got is None else (set(got[0]), got[1])) == expected
+
+
+def test_newer_models_of_a_verified_family_are_marked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(C, "VERIFIED", ("anthropic/claude-3-7-sonnet-20250219", "openai/o3-mini",
+                                        "openai/o4-mini"))
+    ids = ["anthropic/claude-3-7-sonnet-20250219", "anthropic/claude-sonnet-4-5",
+           "anthropic/claude-3-5-sonnet-20241022", "anthropic/claude-opus-4-1",
+           "bedrock/anthropic.claude-sonnet-4-5", "openai/o3-mini", "openai/o4-mini",
+           "openai/o4-mini-2025-04-16", "openai/o5-mini"]
+    by_id = {i: C.Model(i, i.split("/")[0], key=i, verified=i in C.VERIFIED) for i in ids}
+    C._mark_newer(by_id, dict(by_id))
+    newer = {i: m.newer_than for i, m in by_id.items() if m.newer_than}
+    assert newer == {"anthropic/claude-sonnet-4-5": "anthropic/claude-3-7-sonnet-20250219",
+                     "openai/o5-mini": "openai/o3-mini"}  # not older, other families,
+    # resellers' names or a verified model's dated alias; the verified list is unchanged
+    assert [m.id for m in by_id.values() if m.verified] == list(C.VERIFIED)
+
+
+def test_catalog_keeps_the_verified_list_and_says_what_is_newer() -> None:
+    assert C.find(C.RECOMMENDED).recommended
+    newer = [m for m in C.chat_models() if m.newer_than]
+    sonnets = [m for m in newer if m.id.startswith("anthropic/claude-sonnet-")]
+    assert sonnets, "the installed LiteLLM lists a newer Claude Sonnet"
+    assert all(m.newer_than == C.RECOMMENDED and not m.verified for m in newer if m in sonnets)
+    line = C.summary(sonnets[0])
+    assert line.startswith("newer than verified claude-3-7-sonnet") and "recommended" not in line
+    assert C.mark(sonnets[0]) == "↑ " and C.mark(C.find(C.RECOMMENDED)) == "✓ "
+    assert "newer ones are marked" in C.preset_for("anthropic").guide
+
+
+@pytest.mark.parametrize(("base_url", "provider"), [
+    ("http://localhost:8000/v1", "vllm"),  # a guide's usual port
+    ("http://gpu-box:9999/v1", "openai_compatible"),  # any other server: not "OpenAI"
+    ("https://api.openai.com/v1", "openai"),
+    (None, "openai"),
+])
+def test_provider_is_inferred_from_model_and_base_url(base_url: str | None,
+                                                      provider: str) -> None:
+    assert C.provider_choice("openai/qwen-coder", base_url) == provider
+
+
+@pytest.mark.parametrize(("provider", "base_url", "billed"), [
+    ("anthropic", None, "Anthropic"),
+    ("litellm_proxy", "http://localhost:4000", "LiteLLM Proxy"),  # it forwards to a provider
+    ("vllm", "http://gpu-box:8000/v1", None),
+    ("openai_compatible", "http://127.0.0.1:8080/v1", None),
+    ("openai_compatible", "https://api.together.xyz/v1", "the server at api.together.xyz"),
+])
+def test_who_bills_a_test_request(provider: str, base_url: str | None,
+                                  billed: str | None) -> None:
+    assert C.billed_by(provider, base_url) == billed

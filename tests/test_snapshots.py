@@ -98,6 +98,12 @@ async def provider_picker(pilot: Pilot) -> None:
     await pilot.press(*"o")
 
 
+async def wizard_provider_search(pilot: Pilot) -> None:
+    pilot.app.action_setup()  # type: ignore[attr-defined]
+    await settle(pilot)
+    await pilot.press(*"compat")  # typed on the list: into the search box
+
+
 async def help_screen(pilot: Pilot) -> None:
     await pilot.press("f1")
 
@@ -146,6 +152,11 @@ def test_model_picker_with_query(workdir: Path, snap_compare, size: tuple[int, i
 def test_provider_picker_with_query(workdir: Path, snap_compare,
                                     size: tuple[int, int]) -> None:
     assert shot(snap_compare, size, provider_picker)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_wizard_provider_search(workdir: Path, snap_compare, size: tuple[int, int]) -> None:
+    assert shot(snap_compare, size, wizard_provider_search)
 
 
 @pytest.mark.parametrize("size", SIZES)

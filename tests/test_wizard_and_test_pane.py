@@ -179,7 +179,7 @@ def test_setup_on_an_existing_config_starts_from_its_values(
         assert wiz.answers["base_url"] == "" and wiz.answers["api_version"]
         await pilot.press("ctrl+b")
         await until(pilot, lambda: wiz.step == "provider")
-        await pick(pilot, ol, "openai")  # where it started: every value is back
+        await pick(pilot, ol, "openai_compatible")  # where it started: every value is back
         await pilot.press("enter")
         await until(pilot, lambda: wiz.step == "model")
         assert wiz.answers["base_url"] == "http://gpu-box:30000/v1"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import os
+import time
 from collections.abc import Iterable, Mapping
 from functools import partial
 from pathlib import Path
@@ -33,15 +34,26 @@ from textual.widgets import (
 
 from tui import catalog as C
 from tui import fields as F
+from tui import preload
 from tui import settings as S
 from tui.advanced_pane import AdvancedPane, group_order
 from tui.config_file import ConfigChangedError, ConfigError, ConfigFile
 from tui.draft import Draft, read_keyring
 from tui.openhands1_ui import OpenHands1Actions
 from tui.secrets import KeyringHealth, SecretStore, SecretStoreError
-from tui.widgets import ChoiceScreen, FieldRow, HelpScreen, KeyField, PickerScreen, SaveScreen, Tick
+from tui.widgets import (
+    ChoiceScreen,
+    FieldLine,
+    FieldRow,
+    HelpScreen,
+    KeyField,
+    PickerScreen,
+    SaveScreen,
+    Tick,
+)
 
 SETTINGS_PANE = ("model", "api_key", "max_budget_per_task")  # also on the Settings pane
+PRELOAD_IDLE_S = 0.5  # LiteLLM starts loading once no key was pressed for this long
 
 
 class SettingsApp(KeyField, OpenHands1Actions, App[None]):
@@ -70,9 +82,13 @@ class SettingsApp(KeyField, OpenHands1Actions, App[None]):
 
     def __init__(self, path: Path, group: str | None = None,
                  store: SecretStore | None = None,
-                 environ: Mapping[str, str] | None = None, setup: bool | None = None) -> None:
-        """``setup``: True opens the setup wizard, None opens it on a first run."""
+                 environ: Mapping[str, str] | None = None, setup: bool | None = None,
+                 preload: bool = True) -> None:
+        """``setup``: True opens the setup wizard, None opens it on a first run; ``preload``:
+        load LiteLLM in the background once the first screen is drawn and input is idle."""
         super().__init__()
+        self.preload = preload
+        self.last_input = time.monotonic()
         self.setup = setup
         self.path = path
         self.group = group
@@ -96,6 +112,8 @@ class SettingsApp(KeyField, OpenHands1Actions, App[None]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):
             self.keys_typed = True
+        if isinstance(event, events.Key | events.MouseDown):
+            self.last_input = time.monotonic()
         await super().on_event(event)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -131,7 +149,7 @@ class SettingsApp(KeyField, OpenHands1Actions, App[None]):
                 # What the Advanced pane holds beyond defaults: OpenHands opens on it then.
                 yield Static("", id="advanced-summary", markup=False)
                 yield Static("", id="openhands1", markup=False)  # the 1.x files, if any
-                with Horizontal(classes="field-line", id="provider-line"):
+                with FieldLine(id="provider-line"):
                     yield Label("LLM Provider", classes="field-label")
                     yield Button("", id="provider", compact=True,
                                  tooltip="Pick a provider: type to search (Enter)")
@@ -171,6 +189,7 @@ class SettingsApp(KeyField, OpenHands1Actions, App[None]):
             self.call_after_refresh(self.check_keyring)
             self.call_after_refresh(self.load_catalog)
             self.call_after_refresh(self.refresh_openhands1)
+            self.call_after_refresh(self.set_timer, PRELOAD_IDLE_S, self.preload_when_idle)
 
     # -- refresh ---------------------------------------------------------------------------
     def refresh_all(self) -> None:
@@ -383,6 +402,20 @@ class SettingsApp(KeyField, OpenHands1Actions, App[None]):
         self.catalog_ready = True
         self.refresh_model_info()
 
+    def preload_when_idle(self) -> None:
+        """Load LiteLLM (and the Test pane) in a thread once input has been idle a moment,
+        so that F6 sends at once; never on the way to the first screen."""
+        if not self.preload or self.draft is None:
+            return
+        idle = time.monotonic() - self.last_input
+        if idle < PRELOAD_IDLE_S or (preload.started() and not preload.done()):
+            self.set_timer(max(PRELOAD_IDLE_S - idle, 0.1), self.preload_when_idle)
+            return
+        if preload.start(("tui.test_pane",)):
+            self.set_timer(PRELOAD_IDLE_S, self.preload_when_idle)
+            return
+        self.call_later(self.test_panel)  # then the Test pane, built while idle
+
     # -- actions ---------------------------------------------------------------------------
     def action_pane(self, pane: str) -> None:
         """Show a pane, its focus back where it was: the focus must not stay in the pane
@@ -452,6 +485,7 @@ class SettingsApp(KeyField, OpenHands1Actions, App[None]):
                 return
             for name, text in result["texts"].items():
                 self.set_field(name, text)
+            self.sync_provider()  # from the model and base URL: a local server is not OpenAI
             if result["key"]:
                 self.set_field("api_key", result["key"])
             self.draft.insecure_storage = result["insecure"]
@@ -750,11 +784,11 @@ def provider_line(p: C.Provider) -> str:
 
 
 def model_line(m: C.Model) -> str:
-    """One picker row: verified mark, id, context window, price in/out per 1M tokens."""
+    """One picker row: verified (or newer) mark, id, context window, price in/out per 1M
+    tokens."""
     price = (f"{C.usd(m.input_price)}/{C.usd(m.output_price)}"
              if m.input_price is not None and m.output_price is not None else "")
-    mark = "✓ " if m.verified else "  "
-    return f"{mark}{m.id}  {C.context_text(m)}  {price}".rstrip()
+    return f"{C.mark(m)}{m.id}{C.newer_note(m)}  {C.context_text(m)}  {price}".rstrip()
 
 
 def check_group_name(name: str) -> str | None:

@@ -8,6 +8,7 @@ Ollama servers, and the spending warning.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import json
@@ -169,6 +170,7 @@ class Model:
     supports_reasoning: bool | None = None
     key: str | None = None  # the catalog's key; None when the model is not in the catalog
     deprecation_date: str | None = None
+    newer_than: str | None = None  # the verified model of the same family this one succeeds
     # Precomputed for search: the lower-cased id, where the name starts in it, and whether
     # the provider is the model's maker.
     search_key: str = field(init=False, repr=False, compare=False)
@@ -217,7 +219,8 @@ class Provider:
 
 
 DISPLAY_NAMES: dict[str, str] = {
-    "openai": "OpenAI", "anthropic": "Anthropic", "gemini": "Gemini", "vertex_ai": "VertexAI",
+    "openai": "OpenAI", "openai_compatible": "OpenAI-compatible server",
+    "anthropic": "Anthropic", "gemini": "Gemini", "vertex_ai": "VertexAI",
     "azure": "Azure", "azure_ai": "Azure AI Foundry", "groq": "Groq",
     "openrouter": "OpenRouter", "deepseek": "DeepSeek", "mistral": "Mistral",
     "codestral": "Mistral Codestral", "bedrock": "AWS Bedrock", "sagemaker": "AWS SageMaker",
@@ -305,6 +308,53 @@ def _model(model_id: str, info: Mapping[str, Any], key: str | None) -> Model:
     )
 
 
+_QUALIFIERS = frozenset({"preview", "exp", "experimental", "latest"})
+
+
+def family(name: str) -> tuple[frozenset[str], tuple[int, ...]] | None:
+    """A model name's family (its words) and version (its first run of numbers; dates and
+    qualifiers such as "preview" left out): claude-sonnet-4-5 -> ({claude, sonnet}, (4, 5)).
+    None when the name has no version."""
+    words: set[str] = set()
+    version: list[int] = []
+    run_over = False
+    for token in re.split(r"[-_.:/ ]+", name.lower()):
+        m = re.fullmatch(r"([a-z]+)(\d+)", token)  # o3, v2
+        if m:
+            words.add(m[1])
+            token = m[2]
+        if token.isdigit():
+            if int(token) >= 1000 or run_over:  # a date, or numbers after the version
+                run_over = run_over or bool(version)
+                continue
+            version.append(int(token))
+        elif token and token not in _QUALIFIERS:
+            run_over = run_over or bool(version)
+            words.add(token)
+    return (frozenset(words), tuple(version)) if version else None
+
+
+def _mark_newer(by_id: dict[str, Model], by_key: dict[str, Model]) -> None:
+    """Mark the catalog models newer than a verified model of the same provider and family:
+    the verified list dates from OpenHands' evaluations, the catalog moves on."""
+    verified = [(v, by_id[v].provider, fam) for v in VERIFIED
+                if (fam := family(by_id[v].name)) is not None]
+    providers = {p for _v, p, _f in verified}
+    for model_id, m in list(by_id.items()):
+        if m.verified or m.mode != "chat" or m.provider not in providers:
+            continue
+        mine = family(m.name)
+        same = [(v, fam) for v, p, fam in verified
+                if mine and p == m.provider and fam[0] == mine[0]]
+        if not mine or not same or any(fam == mine for _v, fam in same):
+            continue  # another family, or a verified model's dated alias
+        older = [v for v, fam in same if mine[1] > fam[1]]
+        if older:
+            by_id[model_id] = replace(m, newer_than=older[0])
+            if m.key:
+                by_key[m.key] = by_id[model_id]
+
+
 @dataclass(frozen=True)
 class _Catalog:
     by_id: dict[str, Model]
@@ -340,6 +390,7 @@ def _catalog() -> _Catalog:
         by_id[model_id] = m
         if m.key:
             by_key[m.key] = m
+    _mark_newer(by_id, by_key)
     for key, m in list(by_key.items()):  # bare duplicates point at the verified copy too
         by_key[key] = by_id.get(m.id, m)
 
@@ -556,6 +607,16 @@ def context_text(model: Model) -> str:
     return f"{tokens_text(model.max_input_tokens)} context"
 
 
+def mark(model: Model) -> str:
+    """A picker row's mark: ✓ verified by OpenHands, ↑ newer than a verified model."""
+    return "✓ " if model.verified else "↑ " if model.newer_than else "  "
+
+
+def newer_note(model: Model) -> str:
+    """What a ↑ says, after the model's id in a picker row ("" for the others)."""
+    return "  newer than verified" if model.newer_than else ""
+
+
 def summary(model: Model) -> str:
     """One line: verified mark, context, price, capabilities."""
     parts = []
@@ -563,6 +624,8 @@ def summary(model: Model) -> str:
         parts.append("verified, recommended")
     elif model.verified:
         parts.append("verified")
+    elif model.newer_than:
+        parts.append(f"newer than verified {model.newer_than.split('/', 1)[1]}")
     parts.append(context_text(model))
     parts.append(price_text(model))
     caps = [name for name, flag in (("tools", model.supports_function_calling),
@@ -910,8 +973,9 @@ PRESETS: tuple[Preset, ...] = (
     ),
     Preset(
         id="anthropic", name="Anthropic", prefix="anthropic/", catalog_provider="anthropic",
-        guide=("Use an Anthropic console key; models are anthropic/<model>; recommended: "
-               "anthropic/claude-3-7-sonnet-20250219."),
+        guide=("Use an Anthropic console key; models are anthropic/<model>; verified by "
+               "OpenHands (early 2025): anthropic/claude-3-7-sonnet-20250219, newer ones are "
+               "marked ↑ in the model list (F4)."),
         model_example="claude-3-7-sonnet-20250219", key_env="ANTHROPIC_API_KEY",
         key_help="An Anthropic console API key.",
     ),
@@ -938,6 +1002,19 @@ PRESETS: tuple[Preset, ...] = (
     _local("ollama", "Ollama", 11434, "Run ollama serve and ollama pull <model>"),
     _local("lm_studio", "LM Studio", 1234,
            "Load a model in LM Studio and start its local server"),
+    Preset(
+        id="openai_compatible", name="OpenAI-compatible server (any URL)", prefix="openai/",
+        local=True, models_from="server",
+        guide=("Any server with an OpenAI-compatible API (llama.cpp, TGI, LocalAI, a gateway); "
+               "the model is openai/<name the server lists>, with the server's base URL."),
+        model_help="The model name as the server lists it (Fetch models asks the server).",
+        model_example="Qwen/Qwen2.5-Coder-32B-Instruct",
+        fields=(PresetField("base_url", "Base URL", "The server's OpenAI-compatible URL.",
+                            placeholder="http://localhost:8080/v1"),),
+        key_env=None, key_default="local",
+        key_help=("The server's key if it needs one; otherwise any value works, e.g. local "
+                  "(LiteLLM just needs something to send)."),
+    ),
 )
 
 _PRESETS_BY_ID = {p.id: p for p in PRESETS}
@@ -966,20 +1043,47 @@ def provider_choice(model: str | None, base_url: str | None = None,
                     custom_llm_provider: str | None = None) -> str:
     """The provider (or local-server guide) that settings belong to, for a provider picker.
 
-    ``openai/...`` with a base URL on a local server's usual port is that server's guide.
+    ``openai/...`` with a base URL on a local server's usual port is that server's guide;
+    with another URL than OpenAI's own, an OpenAI-compatible server.
     """
     provider = provider_of(model, custom_llm_provider)
     if provider == "openai" and base_url:
         from urllib.parse import urlsplit
 
         try:
-            port = urlsplit(base_url).port
+            parts = urlsplit(base_url.strip())
+            port, host = parts.port, (parts.hostname or "").lower()
         except ValueError:
-            port = None
+            port, host = None, ""
+        if host == "api.openai.com":
+            return provider
         local = {p.base_url_default and urlsplit(p.base_url_default).port: p.id
-                 for p in PRESETS if p.local}
-        return local.get(port, provider)
+                 for p in PRESETS if p.local and p.base_url_default}
+        return local.get(port, "openai_compatible")
     return provider
+
+
+def billed_by(provider_id: str, base_url: str | None = None) -> str | None:
+    """Who bills a test request with these settings (a display name), None for a server of
+    one's own: a local-server guide, or an OpenAI-compatible server on this machine or the
+    local network."""
+    preset = preset_for(provider_id)
+    if preset is not None and preset.local and preset.base_url_default:
+        return None  # vLLM, SGLang, Ollama, LM Studio
+    if preset is not None and preset.local:
+        import ipaddress
+        from urllib.parse import urlsplit
+
+        host = ""
+        with contextlib.suppress(ValueError):
+            host = (urlsplit((base_url or "").strip()).hostname or "").lower()
+        try:
+            own = ipaddress.ip_address(host).is_private
+        except ValueError:
+            own = host == "localhost" or (bool(host) and "." not in host) \
+                or host.endswith((".local", ".lan", ".internal"))
+        return None if own else f"the server at {host or 'that URL'}"
+    return display_name(provider_id)
 
 
 def server_kind(provider_id: str | None, base_url: str | None = None) -> str | None:

@@ -272,30 +272,44 @@ def _load_litellm() -> Any:
         if _litellm is not None:
             return _litellm
         os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # no network fetch at import
-        with _contained():
-            import litellm
-        litellm.suppress_debug_info = True
-        # Warnings litellm's dependencies raise on first use would print over a terminal UI.
-        for module in ("litellm", "pydantic", "httpx", "aiohttp", "openai"):
-            warnings.filterwarnings("ignore", module=module)
-        for name in _LITELLM_LOGGERS:
-            logger = logging.getLogger(name)
-            logger.handlers.clear()
-            logger.propagate = False
-            logger.disabled = True
-        # The first completion of a process spends ~0.3 s in lazy imports: spend it here, on a
-        # mock answer (nothing is sent), so the time to first token measured is the server's.
-        with _contained(), contextlib.suppress(Exception):
-            for _ in litellm.completion(model="openai/warm-up", api_key="warm-up", stream=True,
-                                        messages=[{"role": "user", "content": "hi"}],
-                                        mock_response="ok"):
-                pass
-        # litellm leaves about a million objects behind; a full garbage collection then takes
-        # ~0.3 s with the GIL held, a visible freeze of the UI. Move them out of its reach.
-        gc.collect()
-        gc.freeze()
+        # The import makes ~half a million objects, nearly all kept: collecting while it runs
+        # only costs time (and, in the app, holds the GIL for tenths of a second at once).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            with _contained():
+                import litellm
+            litellm = _settle(litellm)
+        finally:
+            if collecting:
+                gc.enable()
         _litellm = litellm
         return litellm
+
+
+def _settle(litellm: Any) -> Any:
+    """Quiet litellm, pay its first-call imports, and keep what it built out of the collector."""
+    litellm.suppress_debug_info = True
+    # Warnings litellm's dependencies raise on first use would print over a terminal UI.
+    for module in ("litellm", "pydantic", "httpx", "aiohttp", "openai"):
+        warnings.filterwarnings("ignore", module=module)
+    for name in _LITELLM_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = False
+        logger.disabled = True
+    # The first completion of a process spends ~0.3 s in lazy imports: spend it here, on a
+    # mock answer (nothing is sent), so the time to first token measured is the server's.
+    with _contained(), contextlib.suppress(Exception):
+        for _ in litellm.completion(model="openai/warm-up", api_key="warm-up", stream=True,
+                                    messages=[{"role": "user", "content": "hi"}],
+                                    mock_response="ok"):
+            pass
+    # A full garbage collection over what the import built would take ~0.3 s with the GIL
+    # held, a visible freeze of the UI: move it out of the collector's reach (uncollected,
+    # the import's own garbage is about 1 MB).
+    gc.freeze()
+    return litellm
 
 
 async def _litellm_module() -> Any:

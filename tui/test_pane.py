@@ -188,11 +188,8 @@ class LiveTestPanel(Vertical, can_focus=True):
         if isinstance(ev, L.Started):
             note = f"\nNote: {ev.note}" if ev.note else ""
             self.query_one("#test-request", Static).update(
-                f"Request {LABELS[ev.openhands]}: {ev.request.describe()}
-"
-                f"Sent: {ev.request.describe_params()}{note}
-Limits: {ev.limits}
-"
+                f"Request {LABELS[ev.openhands]}: {ev.request.describe()}\n"
+                f"Sent: {ev.request.describe_params()}{note}\nLimits: {ev.limits}\n"
                 f"{L.STREAMED[0].upper()}{L.STREAMED[1:]}.")
         elif isinstance(ev, L.Attempt):
             bar.add_class("hidden")

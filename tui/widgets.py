@@ -24,6 +24,21 @@ from tui.secrets import KeyringHealth, SecretStore
 NOT_SET = "__unset__"
 
 
+class FieldLine(Horizontal):
+    """A label and its input on one line. While the line holds the focus it has the class
+    ``-focused``: its label is then shown in reverse video, which reads without colour."""
+
+    def __init__(self, *children: Any, **kwargs: Any) -> None:
+        super().__init__(*children, **kwargs)
+        self.add_class("field-line")
+
+    def on_descendant_focus(self) -> None:
+        self.add_class("-focused")
+
+    def on_descendant_blur(self) -> None:
+        self.remove_class("-focused")
+
+
 class FieldRow(Vertical):
     """Label, input and a note line (help, source, or the error) for one registry field."""
 
@@ -46,7 +61,7 @@ class FieldRow(Vertical):
 
     def compose(self) -> ComposeResult:
         f = self.field
-        with Horizontal(classes="field-line"):
+        with FieldLine():
             yield Label(self._label, classes="field-label", markup=False)
             if f.type is bool or f.choices:
                 options = ([("true", "true"), ("false", "false")] if f.type is bool

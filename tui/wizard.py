@@ -31,7 +31,7 @@ from tui import settings as S
 from tui.draft import Draft, read_keyring
 from tui.secrets import KeyringHealth, SecretStore
 from tui.test_pane import LiveTestPanel
-from tui.widgets import Tick
+from tui.widgets import FieldLine, Results, Tick
 
 STEPS = ("provider", "model", "key", "extra", "test", "save")
 TITLES = {"provider": "Provider", "model": "Model", "key": "API key",
@@ -47,6 +47,7 @@ class SetupWizard(Screen[dict[str, Any] | None]):
         Binding("ctrl+b", "back", "Back", id="wizard-back"),
         Binding("ctrl+q", "cancel", "Leave setup", id="wizard-cancel"),
         Binding("f10", "cancel", "Leave setup", show=False, id="wizard-cancel-f10"),
+        Binding("down", "into_list", show=False, id="wizard-into-list"),
     ]
 
     def __init__(self, draft: Draft, environ: Mapping[str, str],
@@ -79,12 +80,14 @@ class SetupWizard(Screen[dict[str, Any] | None]):
         yield Static("", id="wizard-title", markup=False)
         with ContentSwitcher(initial="step-provider", id="steps"):
             with Vertical(id="step-provider"):
-                yield Label("Which provider serves your model? (Enter picks)")
-                yield OptionList(*[Option(Text(provider_label(p)), id=p.id)
-                                   for p in C.providers()], id="providers")
+                yield Label("Which provider serves your model? Type to search; Enter picks.")
+                yield Input(placeholder="type to search, e.g. anthropic, ollama, compatible",
+                            id="query", select_on_focus=False)
+                yield Results(*[Option(Text(provider_label(p)), id=p.id)
+                                for p in C.providers()], id="providers")
             with Vertical(id="step-model"):
                 yield Static("", id="model-guide", markup=False)
-                with Horizontal(classes="field-line", id="server-line"):
+                with FieldLine(id="server-line"):
                     yield Label("Server URL", classes="field-label")
                     yield Input(id="server-url", compact=True)
                     yield Button("Fetch models", id="fetch", compact=True)
@@ -100,7 +103,7 @@ class SetupWizard(Screen[dict[str, Any] | None]):
             with VerticalScroll(id="step-extra"):
                 yield Static("", id="extra-guide", markup=False)
                 for name in ("base_url", "api_version", *ENV_FIELDS.values()):
-                    with Horizontal(classes="field-line extra", id=f"extra-{name}"):
+                    with FieldLine(classes="extra", id=f"extra-{name}"):
                         yield Label(F.BY_NAME[name].label, classes="field-label")
                         yield Input(id=f"x-{name}", compact=True)
                 yield Static("", id="extra-error", classes="field-note -error", markup=False)
@@ -204,6 +207,24 @@ class SetupWizard(Screen[dict[str, Any] | None]):
     def _provider_picked(self) -> None:
         self.action_next()
 
+    @on(Input.Changed, "#query")
+    def _provider_typed(self, event: Input.Changed) -> None:
+        """Keep the providers whose name or id match, as the app's provider picker does."""
+        ol = self.query_one("#providers", OptionList)
+        found = C.search_providers(event.value, C.providers())
+        ol.set_options([Option(Text(provider_label(p)), id=p.id) for p in found])
+        if found:
+            ol.highlighted = 0
+
+    @on(Input.Submitted, "#query")
+    def _provider_submitted(self) -> None:
+        self.action_next()
+
+    def action_into_list(self) -> None:
+        """Down in the provider search box goes into the list."""
+        if self.step == "provider":
+            self.query_one("#providers", OptionList).focus()
+
     # -- step 2: model ---------------------------------------------------------------------
     def _enter_model(self) -> None:
         preset = self.preset
@@ -236,7 +257,7 @@ class SetupWizard(Screen[dict[str, Any] | None]):
             ol.set_options([Option(Text(m), id=m) for m in names])  # a server's names
         else:
             found = C.search(query, self._models, limit=100)
-            ol.set_options([Option(Text(f"{'✓ ' if m.verified else '  '}{m.id}  "
+            ol.set_options([Option(Text(f"{C.mark(m)}{m.id}{C.newer_note(m)}  "
                                         f"{C.context_text(m)}"), id=m.id)
                             for m, _s, _p in found])
         if ol.option_count:
@@ -436,7 +457,17 @@ class SetupWizard(Screen[dict[str, Any] | None]):
         return values, unsaved
 
     def _enter_test(self) -> None:
-        self.query_one("#wizard-test", LiveTestPanel).start()
+        panel = self.query_one("#wizard-test", LiveTestPanel)
+        where = C.billed_by(self.provider, self.answers["base_url"])
+        if where is None:
+            panel.start()  # a server of one's own: nothing is billed
+            return
+        if panel.running:
+            panel.action_cancel()
+        panel.query_one("#test-status", Static).update(
+            f"The test sends one short request to {where}, which bills it to your account "
+            "(a few tokens). Send it? Enter runs the test; ctrl+n skips it.")
+        panel.query_one("#run-test", Button).focus()
 
     def _leave_test(self) -> str | None:
         self.query_one("#wizard-test", LiveTestPanel).action_cancel()
