@@ -729,3 +729,12 @@ def test_cli_on_a_terminal_updates_one_line_and_ctrl_c_cancels(
     assert "test cancelled" in err and "Traceback" not in err
     assert CANARY not in err and CANARY.encode() not in out
     assert srv.count == 1
+
+
+def test_bad_gateway_fails_at_once_as_openhands_0x_does(loop: Any, srv: fs.FaultServer) -> None:
+    """OpenHands 0.62 retries six exception classes; a 502 (BadGatewayError) is not one of
+    them, so a later attempt must not turn the test green where OpenHands fails."""
+    srv.push(fs.error(502, "upstream trouble", "server_error"))
+    failed = collect(loop, settings(srv))[-1]
+    assert srv.count == 1 and isinstance(failed, L.Failed) and failed.status == 502
+    assert "from SDK 1.58 on OpenHands retries it" in failed.advice

@@ -572,10 +572,14 @@ def _failed(cause: _Cause, n: int, total: int, parts: list[str], info: RequestIn
 
 def _as_generation(cause: _Cause, exc: BaseException, sdk: bool, plans: str
                    ) -> tuple[_Cause, str]:
-    """The failure retried as OpenHands 1.x retries it (with ``sdk``), and what OpenHands
-    versions do with it where they differ (``plans``: their attempts, for one they retry)."""
-    if sdk:
-        cause = dataclasses.replace(cause, retry=SDK.retried(exc))
+    """The failure retried as OpenHands retries it, and what OpenHands versions do with it
+    where they differ (``plans``: their attempts, for one they retry). OpenHands 0.62 and the
+    SDK up to 1.34 retry the same six exception classes: as 1.x exactly those; as 0.x only
+    those too (a 502 fails at once, so a later attempt cannot pass where OpenHands fails),
+    but not a failure no retry can fix (an exhausted quota: the verdict is the same, and the
+    advice says OpenHands would retry it)."""
+    retry = SDK.retried(exc) if sdk else cause.retry and SDK.retried(exc)
+    cause = dataclasses.replace(cause, retry=retry)
     return cause, " ".join(filter(None, [SDK.contrast(exc), plans if SDK.retried(exc) else ""]))
 
 
