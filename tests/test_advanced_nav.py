@@ -3,16 +3,35 @@ without a focused field, and the registry name under each label."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from textual.containers import VerticalScroll
+from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from tests.app_helpers import SIZE, make_app, row, run, screen_text, settle, wait_until
 from tui import fields as F
+from tui.app import SettingsApp
 from tui.widgets import FieldRow
 
 CONFIG = '[llm]\nmodel = "openai/gpt-4o"\n'
+
+
+@contextlib.asynccontextmanager
+async def on_advanced(tmp_path: Path, press_f3: bool = True
+                      ) -> AsyncIterator[tuple[SettingsApp, Pilot]]:
+    """The app on a small config, at 80x24, settled (on the Advanced pane: F3)."""
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG)
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        if press_f3:
+            await pilot.press("f3")
+            await settle(pilot)
+        yield app, pilot
 
 
 def shown_rows(app) -> list[str]:
@@ -28,13 +47,7 @@ def focused_field(app) -> str | None:
 @run
 async def test_f3_then_pagedown_scrolls_and_typing_filters(tmp_path: Path,
                                                            no_keyring: None) -> None:
-    path = tmp_path / "config.toml"
-    path.write_text(CONFIG)
-    app = make_app(path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("f3")
-        await settle(pilot)
+    async with on_advanced(tmp_path) as (app, pilot):
         scroll = app.query_one("#advanced-scroll", VerticalScroll)
         assert app.focused is app.query_one("#field-filter", Input)
         await pilot.press("pagedown")
@@ -53,13 +66,7 @@ async def test_f3_then_pagedown_scrolls_and_typing_filters(tmp_path: Path,
 
 @run
 async def test_a_filter_that_matches_nothing_says_so(tmp_path: Path, no_keyring: None) -> None:
-    path = tmp_path / "config.toml"
-    path.write_text(CONFIG)
-    app = make_app(path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("f3")
-        await settle(pilot)
+    async with on_advanced(tmp_path) as (app, pilot):
         await pilot.press(*"zzzq")
         await settle(pilot)
         assert shown_rows(app) == []
@@ -68,13 +75,7 @@ async def test_a_filter_that_matches_nothing_says_so(tmp_path: Path, no_keyring:
 
 @run
 async def test_ctrl_down_and_up_jump_between_groups(tmp_path: Path, no_keyring: None) -> None:
-    path = tmp_path / "config.toml"
-    path.write_text(CONFIG)
-    app = make_app(path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("f3")
-        await settle(pilot)
+    async with on_advanced(tmp_path) as (app, pilot):
         await pilot.press("ctrl+down")
         await settle(pilot)
         assert focused_field(app) == "model"  # Custom Model, first as on OpenHands' screen
@@ -93,13 +94,7 @@ async def test_ctrl_down_and_up_jump_between_groups(tmp_path: Path, no_keyring: 
 @run
 async def test_the_command_palette_goes_to_a_group_even_when_filtered_out(
         tmp_path: Path, no_keyring: None) -> None:
-    path = tmp_path / "config.toml"
-    path.write_text(CONFIG)
-    app = make_app(path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("f3")
-        await settle(pilot)
+    async with on_advanced(tmp_path) as (app, pilot):
         await pilot.press(*"timeout")
         await settle(pilot)
         await pilot.press("ctrl+p")
@@ -117,11 +112,7 @@ async def test_the_command_palette_goes_to_a_group_even_when_filtered_out(
 @run
 async def test_every_advanced_row_names_its_field_the_settings_pane_does_not(
         tmp_path: Path, no_keyring: None) -> None:
-    path = tmp_path / "config.toml"
-    path.write_text(CONFIG)
-    app = make_app(path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with on_advanced(tmp_path, press_f3=False) as (app, _pilot):
         for f in F.FIELDS:
             names = row(app, f.name).query(".field-name").results(Static)
             assert [str(n.render()) for n in names] == [f.name]
@@ -131,11 +122,7 @@ async def test_every_advanced_row_names_its_field_the_settings_pane_does_not(
 @run
 async def test_f2_leaves_the_filter_and_the_focus_returns_where_it_was(
         tmp_path: Path, no_keyring: None) -> None:
-    path = tmp_path / "config.toml"
-    path.write_text(CONFIG)
-    app = make_app(path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with on_advanced(tmp_path, press_f3=False) as (app, pilot):
         await pilot.click("#s-model #input")
         await settle(pilot)
         await pilot.press("f3", "f2")  # at once, as a quick typist or a slow link sends them
