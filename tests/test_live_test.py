@@ -688,8 +688,11 @@ def test_cli_on_a_terminal_updates_one_line_and_ctrl_c_cancels(
 
     srv.push(fs.rate_limited(retry_after=30))
     master, slave = pty.openpty()  # stderr is a terminal; stdout a pipe
+    # Ctrl-C as a terminal's shell leaves it: a job started in the background of a
+    # non-interactive shell (nohup, `cmd &`) inherits SIGINT ignored, and Python then keeps it so.
     proc = subprocess.Popen([str(BIN), "--config", str(config(tmp_path, srv)), "test"],
-                            stdout=subprocess.PIPE, stderr=slave, env=cli_env, cwd=tmp_path)
+                            stdout=subprocess.PIPE, stderr=slave, env=cli_env, cwd=tmp_path,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     os.close(slave)
     seen = b""
 

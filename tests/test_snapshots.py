@@ -72,6 +72,14 @@ async def whole_config(pilot: Pilot) -> None:
 
 async def validation_error(pilot: Pilot) -> None:
     await type_into(pilot, "num_retries", "abc")
+    await at_top(pilot, "#a-num_retries")
+
+
+async def at_top(pilot: Pilot, selector: str) -> None:
+    """Scroll ``selector`` to the top of its pane: the same picture whatever scrolled first
+    (the focus, the lazily mounted pane bringing it into view)."""
+    await settle(pilot)
+    pilot.app.query_one(selector).scroll_visible(top=True, animate=False)
 
 
 async def save_dialog(pilot: Pilot) -> None:
@@ -82,6 +90,7 @@ async def save_dialog(pilot: Pilot) -> None:
 
 async def quit_guard(pilot: Pilot) -> None:
     await type_into(pilot, "temperature", "0.5")
+    await at_top(pilot, "#a-temperature")
     await pilot.press("ctrl+q")
 
 
