@@ -21,6 +21,8 @@ from textual.message import Message
 from textual.widgets import Button, Markdown, ProgressBar, Static
 from textual.widgets.markdown import MarkdownStream
 
+from tui.live_attempts import AttemptLog, RateMeter
+
 FLUSH_S = 0.15  # the answer is redrawn at most this often while it streams
 _streaming = 0  # answers streaming now (a restarted test overlaps the cancelled one)
 _FULL_THRESHOLD = gc.get_threshold()[2]
@@ -62,6 +64,7 @@ class _RunState:
     done: asyncio.Event = field(default_factory=asyncio.Event)  # its stream is stopped
     pending: str = ""
     flushed: float = 0.0  # when the answer was last drawn (loop time)
+    meter: RateMeter = field(default_factory=RateMeter)  # tokens/s while it streams
 
     async def flush(self) -> None:
         if self.pending:
@@ -69,12 +72,42 @@ class _RunState:
             self.pending, self.flushed = "", asyncio.get_running_loop().time()
 
 
+class AttemptHistory(VerticalScroll):
+    """Every attempt of the last run, one row each: result, wait used, Retry-After, message."""
+
+    def __init__(self) -> None:
+        super().__init__(id="test-history-box")
+        self.attempts = AttemptLog()
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="test-history")
+
+    def reset(self) -> None:
+        self.attempts = AttemptLog()
+        self.redraw()
+
+    def redraw(self) -> None:
+        from rich.table import Table
+        from rich.text import Text
+
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(no_wrap=True)
+        grid.add_column()
+        for label, head, message in self.attempts.lines():
+            grid.add_row(Text(label), Text(head + (f"\n{message}" if message else "")))
+        self.query_one("#test-history", Static).update(grid if self.attempts.rows else "")
+        self.set_class(not self.attempts.rows, "hidden")
+        self.scroll_end(animate=False)
+
+
 class LiveTestPanel(Vertical, can_focus=True):
-    """Run a live test on demand; Esc cancels at once, R retries now during a wait."""
+    """Run a live test on demand; Esc cancels at once, R retries now during a wait, C copies
+    the request as a curl command."""
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel test", id="cancel-test"),
         Binding("r", "retry_now", "Retry now", id="retry-now"),
+        Binding("c", "copy_curl", "Copy as curl", id="copy-curl"),
     ]
 
     limits: Any = None  # the test's own limits (a live_limits.Limits); None: its defaults
@@ -101,10 +134,12 @@ class LiveTestPanel(Vertical, can_focus=True):
             yield Button("Run test (F6)", id="run-test", variant="primary", compact=True)
             yield Button("Cancel (Esc)", id="cancel-test", compact=True, disabled=True)
             yield Button("Retry now (R)", id="retry-test", compact=True, disabled=True)
+            yield Button("Copy as curl (C)", id="curl-test", compact=True)
         yield Static("Streams a short completion with these settings, unsaved edits included.",
                      id="test-status", markup=False)
         yield ProgressBar(total=1, show_eta=False, id="test-wait", classes="hidden")
         yield Static("", id="test-request", classes="field-note", markup=False)
+        yield AttemptHistory()
         with VerticalScroll(id="test-answer-box"):
             yield Markdown("", id="test-answer")
         yield Static("", id="test-stats", markup=False)
@@ -125,13 +160,40 @@ class LiveTestPanel(Vertical, can_focus=True):
     def _retry_pressed(self) -> None:
         self.action_retry_now()
 
+    @on(Button.Pressed, "#curl-test")
+    def _curl_pressed(self) -> None:
+        self.action_copy_curl()
+
+    def action_copy_curl(self) -> None:
+        """The request these settings make, as curl (key as $LLM_API_KEY): copied, and shown
+        in a dialog (the terminal may not pass the clipboard on, e.g. over SSH)."""
+        from tui.live_curl import KEY_VAR, curl_command
+        from tui.live_request import _secrets, completion_kwargs
+        from tui.widgets import ChoiceScreen
+
+        values = dict(self._values()[0])
+        kwargs = completion_kwargs(values)
+        curl = curl_command(kwargs, _secrets(values, kwargs))
+        if not curl.command:
+            self.notify(curl.problem, title="Copy as curl", severity="warning")
+            return
+        self.app.copy_to_clipboard(curl.command)
+        note = (f"Copied to the clipboard, if the terminal allows it. The key is {KEY_VAR}: "
+                f"set it first (export LLM_API_KEY=...).")
+        self.app.push_screen(ChoiceScreen("Copy as curl", f"{note}\n\n{curl.command}",
+                                          [("close", "Close", "primary")]))
+
     def action_cancel(self) -> None:
         if self.running:
+            self.query_one(AttemptHistory).attempts.cancelled()
+            self.query_one(AttemptHistory).redraw()
             self.workers.cancel_group(self, "live-test")
             self._ended(False, "Cancelled.")
 
     def action_retry_now(self) -> None:
         if self._run_state is not None:
+            if not self.query_one("#retry-test", Button).disabled:  # a wait is running
+                self.query_one(AttemptHistory).attempts.retried_now()
             self._run_state.retry_now.set()
 
     def start(self) -> None:
@@ -140,6 +202,7 @@ class LiveTestPanel(Vertical, can_focus=True):
         self.answer = ""
         self.query_one("#test-answer", Markdown).update("")
         self.query_one("#test-stats", Static).update("")
+        self.query_one(AttemptHistory).reset()
         self._set_status("Loading LiteLLM…")
         self._buttons(running=True)
         self.running = True
@@ -175,6 +238,9 @@ class LiveTestPanel(Vertical, can_focus=True):
         from tui import live_test as L
 
         bar = self.query_one("#test-wait", ProgressBar)
+        history = self.query_one(AttemptHistory)
+        if history.attempts.add(ev):
+            history.redraw()
         if isinstance(ev, L.Started):
             self.query_one("#test-request", Static).update(
                 f"Request: {ev.request.describe()}\nSent: {ev.request.describe_params()}\n"
@@ -201,10 +267,13 @@ class LiveTestPanel(Vertical, can_focus=True):
             if not ev.reasoning:
                 self.answer += ev.text
                 run.pending += ev.text
+            run.meter.add(asyncio.get_running_loop().time())
             # Redraw at most every FLUSH_S: a fast stream would otherwise re-layout the screen
             # for every token and stall the UI.
             if asyncio.get_running_loop().time() - run.flushed >= FLUSH_S:
                 await run.flush()
+                self.query_one("#test-stats", Static).update(run.meter.describe())
+                run.flushed = asyncio.get_running_loop().time()  # thinking text is not drawn
             await asyncio.sleep(0)  # buffered chunks arrive without a pause
         elif isinstance(ev, L.Done | L.Failed):
             await run.flush()
