@@ -42,7 +42,7 @@ def test_history_keeps_each_attempt_with_status_message_wait_and_retry_after(
     assert (first.ok, first.status, first.wait_s, first.retry_after_s) == (False, 429, 12, 12)
     assert "Rate limit reached for requests per min" in first.message
     assert first.head() == ("✗ rate limited (429) · waited 12 s · Retry-After 12 s · "
-                            "OpenHands waits 2 s")
+                            "OpenHands: 2 s")
     assert (second.status, second.wait_s, second.retry_after_s) == (500, 4, None)
     assert "no Retry-After" in second.head() and "waited 4 s" in second.head()
     assert third.ok is False and third.status == 429 and third.wait_s is None

@@ -3,7 +3,6 @@ and the request copied as curl with the key as $LLM_API_KEY (never the key itsel
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +16,15 @@ from tui.test_pane import AttemptHistory, LiveTestPanel
 from tui.widgets import ChoiceScreen
 
 
-def shown(app: Any, selector: str) -> str:
-    """The plain text a widget shows (a Rich renderable rendered without colour)."""
-    from rich.console import Console
-
-    console = Console(width=78, color_system=None, file=io.StringIO())
-    with console.capture() as capture:
-        console.print(app.query_one(selector, Static).content)
-    return capture.get()
+def history(app: Any) -> list[tuple[str, str]]:
+    """Each attempt as shown: its line, and its message (empty when there is none)."""
+    rows = []
+    for row in app.query("#test-history .attempt"):
+        head, message = row.query_one(".attempt-head"), row.query_one(".attempt-message")
+        rows.append((str(head.content), str(message.content) if message.display else ""))
+        if message.display:  # the message sits indented under its line, wrapped there too
+            assert message.content_region.x >= head.content_region.x + 4
+    return rows
 
 
 def test_test_pane_keeps_every_attempt_with_wait_and_retry_after(
@@ -41,16 +41,15 @@ def test_test_pane_keeps_every_attempt_with_wait_and_retry_after(
             await until(pilot, lambda: "OK in" in status(app))
             box = app.query_one(AttemptHistory)
             assert box.display and box.region.height > 0
-            text = shown(app, "#test-history")
-            lines = text.splitlines()
-            assert lines[0].startswith("1/3 ✗ rate limited (429) · waited ")
-            assert lines[1].startswith("    ")  # wrapped under its attempt, not under 1/3
-            text = " ".join(text.split())
-            assert "of 30 s (retried now) · Retry-After 30 s" in text
-            assert "OpenHands waits 1 s" in text
-            assert "Rate limit reached for requests per min" in text  # the server's words
-            assert "2/3 ✗ server error (500) · waited 1 s · no Retry-After" in text
-            assert "3/3 ✓ answered" in text
+            rows = history(app)
+            assert len(rows) == 3
+            assert rows[0][0].startswith("1/3 ✗ rate limited (429) · waited ")
+            assert "of 30 s (retried now) · Retry-After 30 s · OpenHands: 1 s" in rows[0][0]
+            assert "Rate limit reached for requests per min" in rows[0][1]  # the server's words
+            assert rows[1][0] == "2/3 ✗ server error (500) · waited 1 s · no Retry-After"
+            assert "The server had an error" in rows[1][1]
+            assert rows[2] == ("3/3 ✓ answered", "")
+            text = str(rows)
             assert CANARY not in text and CANARY not in app.export_screenshot()
 
         drive(app, steps)

@@ -48,7 +48,7 @@ class AttemptRow:
             else:
                 parts.append(f"Retry-After {_secs(self.retry_after_s)}")
             if self.openhands_s is not None and self.openhands_s != self.wait_s:
-                parts.append(f"OpenHands waits {_secs(self.openhands_s)}")
+                parts.append(f"OpenHands: {_secs(self.openhands_s)}")
         return " · ".join(parts)
 
 

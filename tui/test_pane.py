@@ -76,28 +76,36 @@ class AttemptHistory(VerticalScroll):
     """Every attempt of the last run, one row each: result, wait used, Retry-After, message."""
 
     def __init__(self) -> None:
-        super().__init__(id="test-history-box")
+        super().__init__(id="test-history", classes="hidden")
         self.attempts = AttemptLog()
-
-    def compose(self) -> ComposeResult:
-        yield Static("", id="test-history")
+        self._rows: list[tuple[Vertical, Static, Static]] = []  # (row, its line, its message)
 
     def reset(self) -> None:
         self.attempts = AttemptLog()
         self.redraw()
 
     def redraw(self) -> None:
-        from rich.table import Table
-        from rich.text import Text
+        """One line per attempt, its message indented under it (wrapped, still indented)."""
+        lines = self.attempts.lines()
+        for row, _, _ in self._rows[len(lines):]:
+            row.remove()
+        del self._rows[len(lines):]
+        for i, (label, head, message) in enumerate(lines):
+            if i == len(self._rows):
+                parts = (Static(markup=False, classes="attempt-head"),
+                         Static(markup=False, classes="attempt-message"))
+                self._rows.append((Vertical(*parts, classes="attempt"), *parts))
+                self.mount(self._rows[i][0])
+            _, head_line, text = self._rows[i]
+            head_line.update(f"{label} {head}")
+            text.update(message)
+            text.set_class(not message, "hidden")
+        self.set_class(not lines, "hidden")
+        self.call_after_refresh(self.scroll_end, animate=False)  # the latest attempt in view
 
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(no_wrap=True)
-        grid.add_column()
-        for label, head, message in self.attempts.lines():
-            grid.add_row(Text(label), Text(head + (f"\n{message}" if message else "")))
-        self.query_one("#test-history", Static).update(grid if self.attempts.rows else "")
-        self.set_class(not self.attempts.rows, "hidden")
-        self.scroll_end(animate=False)
+    def text(self) -> str:
+        """What the rows show, as plain text."""
+        return self.attempts.text()
 
 
 class LiveTestPanel(Vertical, can_focus=True):
@@ -178,8 +186,9 @@ class LiveTestPanel(Vertical, can_focus=True):
             self.notify(curl.problem, title="Copy as curl", severity="warning")
             return
         self.app.copy_to_clipboard(curl.command)
-        note = (f"Copied to the clipboard, if the terminal allows it. The key is {KEY_VAR}: "
-                f"set it first (export LLM_API_KEY=...).")
+        note = "Copied to the clipboard, if the terminal allows it. "
+        note += (f"The key is {KEY_VAR}: set it first (export LLM_API_KEY=...)."
+                 if kwargs.get("api_key") else "No key is set: the command sends none.")
         self.app.push_screen(ChoiceScreen("Copy as curl", f"{note}\n\n{curl.command}",
                                           [("close", "Close", "primary")]))
 
