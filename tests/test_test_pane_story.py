@@ -37,6 +37,7 @@ def test_test_pane_keeps_every_attempt_with_wait_and_retry_after(
         async def steps(pilot: Any) -> None:
             await pilot.press("f6")
             await until(pilot, lambda: "Retrying in" in status(app))
+            await until(pilot, lambda: "Retrying in 28 s" in status(app))  # 2 s passed
             await pilot.press("r")  # retry now: the first wait is cut short
             await until(pilot, lambda: "OK in" in status(app))
             box = app.query_one(AttemptHistory)
@@ -45,6 +46,8 @@ def test_test_pane_keeps_every_attempt_with_wait_and_retry_after(
             assert len(rows) == 3
             assert rows[0][0].startswith("1/3 ✗ rate limited (429) · waited ")
             assert "of 30 s (retried now) · Retry-After 30 s · OpenHands: 1 s" in rows[0][0]
+            waited = float(rows[0][0].split("waited ")[1].split(" s of")[0])
+            assert 2 <= waited < 30  # the time it really waited
             assert "Rate limit reached for requests per min" in rows[0][1]  # the server's words
             assert rows[1][0] == "2/3 ✗ server error (500) · waited 1 s · no Retry-After"
             assert "The server had an error" in rows[1][1]

@@ -87,11 +87,13 @@ class AttemptLog:
             return True
         return False
 
-    def retried_now(self) -> None:
-        """Retry now ended the current wait: note how long it lasted."""
+    def retried_now(self, waited_s: float | None = None) -> None:
+        """Retry now ended the current wait after ``waited_s`` (else as the countdown last
+        said): note how long it lasted."""
         if self.rows and self.rows[-1].wait_s is not None and self._left is not None:
             row = self.rows[-1]
-            row.waited_s = max(0.0, row.wait_s - self._left)
+            waited = row.wait_s - self._left if waited_s is None else waited_s
+            row.waited_s = min(max(0.0, waited), row.wait_s)
 
     def cancelled(self) -> None:
         if self.rows and self.rows[-1].ok is None:

@@ -79,6 +79,7 @@ class AttemptHistory(VerticalScroll):
         super().__init__(id="test-history", classes="hidden")
         self.attempts = AttemptLog()
         self._rows: list[tuple[Vertical, Static, Static]] = []  # (row, its line, its message)
+        self.wait_began = 0.0  # when the current wait started (loop time)
 
     def reset(self) -> None:
         self.attempts = AttemptLog()
@@ -202,7 +203,9 @@ class LiveTestPanel(Vertical, can_focus=True):
     def action_retry_now(self) -> None:
         if self._run_state is not None:
             if not self.query_one("#retry-test", Button).disabled:  # a wait is running
-                self.query_one(AttemptHistory).attempts.retried_now()
+                history = self.query_one(AttemptHistory)
+                history.attempts.retried_now(self._loop_time() - history.wait_began)
+                history.redraw()
             self._run_state.retry_now.set()
 
     def start(self) -> None:
@@ -250,6 +253,8 @@ class LiveTestPanel(Vertical, can_focus=True):
         history = self.query_one(AttemptHistory)
         if history.attempts.add(ev):
             history.redraw()
+            if isinstance(ev, L.Waiting):
+                history.wait_began = self._loop_time()
         if isinstance(ev, L.Started):
             self.query_one("#test-request", Static).update(
                 f"Request: {ev.request.describe()}\nSent: {ev.request.describe_params()}\n"
@@ -297,6 +302,10 @@ class LiveTestPanel(Vertical, can_focus=True):
                 self._ended(False, text)
 
     # -- display -------------------------------------------------------------------------
+    @staticmethod
+    def _loop_time() -> float:
+        return asyncio.get_running_loop().time()
+
     def _set_status(self, text: str) -> None:
         self.query_one("#test-status", Static).update(text)
 
