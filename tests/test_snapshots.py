@@ -12,7 +12,7 @@ fixed message), animations are off and every Input's cursor is stopped before th
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -176,6 +176,67 @@ def test_help(workdir: Path, snap_compare, size: tuple[int, int]) -> None:
 @pytest.mark.parametrize("size", SIZES)
 def test_broken_file(workdir: Path, snap_compare, size: tuple[int, int]) -> None:
     assert shot(snap_compare, size, config='[llm]\nmodel = "gpt-4o"\ntemperature = \n')
+
+
+async def _until(pilot: Pilot, check: Callable[[], bool]) -> None:
+    """Pause until ``check()`` (a condition, never a time)."""
+    while not check():
+        await pilot.pause(0.05)
+
+
+async def ran_test(pilot: Pilot) -> None:
+    """F6 with a scripted run: a 429 with Retry-After, a 500, then the answer."""
+    await pilot.press("f6")
+    status = pilot.app.query_one("#test-status")
+    await _until(pilot, lambda: str(status.render()).startswith("✓"))
+
+
+async def curl_dialog(pilot: Pilot) -> None:
+    from tui.widgets import ChoiceScreen
+
+    await pilot.press("f5")
+    await _until(pilot, lambda: bool(pilot.app.query("#curl-test")))
+    await pilot.click("#curl-test")
+    await _until(pilot, lambda: isinstance(pilot.app.screen, ChoiceScreen))
+
+
+async def _scripted_run(values: object, *args: object, **kw: object) -> AsyncIterator[object]:
+    """Fixed events in place of a live run (no server, no timing in the picture)."""
+    from tui import live_limits as LIM
+    from tui import live_test as L
+
+    url = "http://127.0.0.1:8000/v1"
+    info = L.RequestInfo("openai/test-model", "openai", url, "****1234",
+                         {"temperature": 0.0, "top_p": 1.0})
+    yield L.Started(info, LIM.effective(LIM.Limits(), None).describe())
+    yield L.Attempt(1, 3)
+    yield L.Waiting(12, 12, "rate limited (429)", True, "rate_limit", 1, 3, 12.0, 1.0, 429,
+                    f"rate limited by {url} (429 Too Many Requests): Rate limit reached for "
+                    "requests per min (RPM): Limit 3, Used 3.")
+    yield L.Attempt(2, 3)
+    yield L.Waiting(2, 2, "server error (500)", False, "server_error", 2, 3, None, 2.0, 500,
+                    f"{url} failed (500 Internal Server Error): The server had an error while "
+                    "processing your request.")
+    yield L.Attempt(3, 3)
+    yield L.Token("Hello, I am ready to help with code.")
+    yield L.Done(L.Stats("Hello, I am ready to help with code.", 3, 0.21, 0.63, 41.5, 12, 10,
+                         True, None, None, "stop", info))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_test_pane_history(workdir: Path, snap_compare, size: tuple[int, int],
+                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every attempt kept: result, the server's message, the wait used, its Retry-After."""
+    from tui import live_test as L
+
+    monkeypatch.setattr(L, "run", _scripted_run)
+    assert shot(snap_compare, size, ran_test)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_copy_as_curl(workdir: Path, snap_compare, size: tuple[int, int]) -> None:
+    """The request as curl, the key as $LLM_API_KEY."""
+    assert shot(snap_compare, size, curl_dialog)
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -166,6 +166,8 @@ class Waiting(Event):
     total: int = 0
     asked_s: float | None = None  # what the server's Retry-After asked for
     openhands_s: float | None = None  # what OpenHands waits: its backoff, whatever was asked
+    status: int | None = None  # the failed attempt's HTTP status, when there was one
+    message: str = ""  # why it failed, the server's message included (secrets masked)
 
     def why(self) -> str:
         """Where the wait comes from, both numbers when the server asked for one."""
@@ -555,7 +557,7 @@ async def run(settings_values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT, 
         def make(left: int, c: _Cause = cause, w: float = wait, h: bool = honoured,
                  a: int = n) -> Waiting:
             return Waiting(left, w, c.short or c.kind, h, c.kind, a, total, c.retry_after,
-                           waits[a - 1])
+                           waits[a - 1], c.status, c.message)
 
         async for tick in _countdown(clock, wait, retry_now, make):
             yield tick

@@ -22,6 +22,7 @@ from textual.widgets import Button, Markdown, ProgressBar, RadioButton, RadioSet
 from textual.widgets.markdown import MarkdownStream
 
 from tui.live_sdk import LABELS
+from tui.live_attempts import AttemptLog, RateMeter
 
 FLUSH_S = 0.15  # the answer is redrawn at most this often while it streams
 _streaming = 0  # answers streaming now (a restarted test overlaps the cancelled one)
@@ -64,6 +65,7 @@ class _RunState:
     done: asyncio.Event = field(default_factory=asyncio.Event)  # its stream is stopped
     pending: str = ""
     flushed: float = 0.0  # when the answer was last drawn (loop time)
+    meter: RateMeter = field(default_factory=RateMeter)  # tokens/s while it streams
 
     async def flush(self) -> None:
         if self.pending:
@@ -71,12 +73,51 @@ class _RunState:
             self.pending, self.flushed = "", asyncio.get_running_loop().time()
 
 
+class AttemptHistory(VerticalScroll):
+    """Every attempt of the last run, one row each: result, wait used, Retry-After, message."""
+
+    def __init__(self) -> None:
+        super().__init__(id="test-history", classes="hidden")
+        self.attempts = AttemptLog()
+        self._rows: list[tuple[Vertical, Static, Static]] = []  # (row, its line, its message)
+        self.wait_began = 0.0  # when the current wait started (loop time)
+
+    def reset(self) -> None:
+        self.attempts = AttemptLog()
+        self.redraw()
+
+    def redraw(self) -> None:
+        """One line per attempt, its message indented under it (wrapped, still indented)."""
+        lines = self.attempts.lines()
+        for row, _, _ in self._rows[len(lines):]:
+            row.remove()
+        del self._rows[len(lines):]
+        for i, (label, head, message) in enumerate(lines):
+            if i == len(self._rows):
+                parts = (Static(markup=False, classes="attempt-head"),
+                         Static(markup=False, classes="attempt-message"))
+                self._rows.append((Vertical(*parts, classes="attempt"), *parts))
+                self.mount(self._rows[i][0])
+            _, head_line, text = self._rows[i]
+            head_line.update(f"{label} {head}")
+            text.update(message)
+            text.set_class(not message, "hidden")
+        self.set_class(not lines, "hidden")
+        self.call_after_refresh(self.scroll_end, animate=False)  # the latest attempt in view
+
+    def text(self) -> str:
+        """What the rows show, as plain text."""
+        return self.attempts.text()
+
+
 class LiveTestPanel(Vertical, can_focus=True):
-    """Run a live test on demand; Esc cancels at once, R retries now during a wait."""
+    """Run a live test on demand; Esc cancels at once, R retries now during a wait, C copies
+    the request as a curl command."""
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel test", id="cancel-test"),
         Binding("r", "retry_now", "Retry now", id="retry-now"),
+        Binding("c", "copy_curl", "Copy as curl", id="copy-curl"),
     ]
 
     limits: Any = None  # the test's own limits (a live_limits.Limits); None: its defaults
@@ -108,6 +149,7 @@ class LiveTestPanel(Vertical, can_focus=True):
             yield Button("Run test (F6)", id="run-test", variant="primary", compact=True)
             yield Button("Cancel (Esc)", id="cancel-test", compact=True, disabled=True)
             yield Button("Retry now (R)", id="retry-test", compact=True, disabled=True)
+            yield Button("Copy as curl (C)", id="curl-test", compact=True)
         with RadioSet(id="test-as", compact=True):
             yield RadioButton(LABELS["0.x"], value=True, id="as-0x")
             yield RadioButton(LABELS["1.x"], id="as-1x")
@@ -115,6 +157,7 @@ class LiveTestPanel(Vertical, can_focus=True):
                      id="test-status", markup=False)
         yield ProgressBar(total=1, show_eta=False, id="test-wait", classes="hidden")
         yield Static("", id="test-request", classes="field-note", markup=False)
+        yield AttemptHistory()
         with VerticalScroll(id="test-answer-box"):
             yield Markdown("", id="test-answer")
         yield Static("", id="test-stats", markup=False)
@@ -135,13 +178,43 @@ class LiveTestPanel(Vertical, can_focus=True):
     def _retry_pressed(self) -> None:
         self.action_retry_now()
 
+    @on(Button.Pressed, "#curl-test")
+    def _curl_pressed(self) -> None:
+        self.action_copy_curl()
+
+    def action_copy_curl(self) -> None:
+        """The request these settings make, as curl (key as $LLM_API_KEY): copied, and shown
+        in a dialog (the terminal may not pass the clipboard on, e.g. over SSH)."""
+        from tui.live_curl import KEY_VAR, curl_command
+        from tui.live_request import _secrets, completion_kwargs
+        from tui.widgets import ChoiceScreen
+
+        values = dict(self._values()[0])
+        kwargs = completion_kwargs(values)
+        curl = curl_command(kwargs, _secrets(values, kwargs))
+        if not curl.command:
+            self.notify(curl.problem, title="Copy as curl", severity="warning")
+            return
+        self.app.copy_to_clipboard(curl.command)
+        note = "Copied to the clipboard, if the terminal allows it. "
+        note += (f"The key is {KEY_VAR}: set it first (export LLM_API_KEY=...)."
+                 if kwargs.get("api_key") else "No key is set: the command sends none.")
+        self.app.push_screen(ChoiceScreen("Copy as curl", f"{note}\n\n{curl.command}",
+                                          [("close", "Close", "primary")]))
+
     def action_cancel(self) -> None:
         if self.running:
+            self.query_one(AttemptHistory).attempts.cancelled()
+            self.query_one(AttemptHistory).redraw()
             self.workers.cancel_group(self, "live-test")
             self._ended(False, "Cancelled.")
 
     def action_retry_now(self) -> None:
         if self._run_state is not None:
+            if not self.query_one("#retry-test", Button).disabled:  # a wait is running
+                history = self.query_one(AttemptHistory)
+                history.attempts.retried_now(self._loop_time() - history.wait_began)
+                history.redraw()
             self._run_state.retry_now.set()
 
     def start(self) -> None:
@@ -150,6 +223,7 @@ class LiveTestPanel(Vertical, can_focus=True):
         self.answer = ""
         self.query_one("#test-answer", Markdown).update("")
         self.query_one("#test-stats", Static).update("")
+        self.query_one(AttemptHistory).reset()
         self._set_status("Loading LiteLLM…")
         self._buttons(running=True)
         self.running = True
@@ -185,6 +259,11 @@ class LiveTestPanel(Vertical, can_focus=True):
         from tui import live_test as L
 
         bar = self.query_one("#test-wait", ProgressBar)
+        history = self.query_one(AttemptHistory)
+        if history.attempts.add(ev):
+            history.redraw()
+            if isinstance(ev, L.Waiting):
+                history.wait_began = self._loop_time()
         if isinstance(ev, L.Started):
             note = f"\nNote: {ev.note}" if ev.note else ""
             self.query_one("#test-request", Static).update(
@@ -213,10 +292,13 @@ class LiveTestPanel(Vertical, can_focus=True):
             if not ev.reasoning:
                 self.answer += ev.text
                 run.pending += ev.text
+            run.meter.add(asyncio.get_running_loop().time())
             # Redraw at most every FLUSH_S: a fast stream would otherwise re-layout the screen
             # for every token and stall the UI.
             if asyncio.get_running_loop().time() - run.flushed >= FLUSH_S:
                 await run.flush()
+                self.query_one("#test-stats", Static).update(run.meter.describe())
+                run.flushed = asyncio.get_running_loop().time()  # thinking text is not drawn
             await asyncio.sleep(0)  # buffered chunks arrive without a pause
         elif isinstance(ev, L.Done | L.Failed):
             await run.flush()
@@ -231,6 +313,10 @@ class LiveTestPanel(Vertical, can_focus=True):
                 self._ended(False, text)
 
     # -- display -------------------------------------------------------------------------
+    @staticmethod
+    def _loop_time() -> float:
+        return asyncio.get_running_loop().time()
+
     def _set_status(self, text: str) -> None:
         self.query_one("#test-status", Static).update(text)
 

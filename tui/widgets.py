@@ -312,6 +312,7 @@ Keys
                   ctrl+down / ctrl+up next / previous group
   F4              pick a model from the catalog
   F6              live test: Esc cancels, R retries now during a wait
+  C on Test       copy the request as curl (key as $LLM_API_KEY)
   ctrl+g          switch or create a group
   ctrl+p          command palette
   ctrl+r          reload config.toml from disk
