@@ -21,8 +21,8 @@ from textual.message import Message
 from textual.widgets import Button, Markdown, ProgressBar, RadioButton, RadioSet, Static
 from textual.widgets.markdown import MarkdownStream
 
-from tui.live_sdk import LABELS
 from tui.live_attempts import AttemptLog, RateMeter
+from tui.live_sdk import LABELS
 
 FLUSH_S = 0.15  # the answer is redrawn at most this often while it streams
 _streaming = 0  # answers streaming now (a restarted test overlaps the cancelled one)
@@ -197,6 +197,9 @@ class LiveTestPanel(Vertical, can_focus=True):
             return
         self.app.copy_to_clipboard(curl.command)
         note = "Copied to the clipboard, if the terminal allows it. "
+        if self.as_ != "0.x":
+            note += ("This is the request as OpenHands 0.x sends it; as 1.x the SDK adds its "
+                     "own defaults (see the request line). ")
         note += (f"The key is {KEY_VAR}: set it first (export LLM_API_KEY=...)."
                  if kwargs.get("api_key") else "No key is set: the command sends none.")
         self.app.push_screen(ChoiceScreen("Copy as curl", f"{note}\n\n{curl.command}",
