@@ -117,7 +117,7 @@ class LiveTestPanel(Vertical, can_focus=True):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel test", id="cancel-test"),
         Binding("r", "retry_now", "Retry now", id="retry-now"),
-        Binding("c", "copy_curl", "Copy as curl", id="copy-curl"),
+        Binding("c", "copy_curl", "Copy as curl", id="copy-curl", show=False),  # on its button
     ]
 
     limits: Any = None  # the test's own limits (a live_limits.Limits); None: its defaults
