@@ -308,8 +308,8 @@ Keys
   ctrl+s          save (shows what changes first)
   F1              this help
   F2 / F3 / F5    Settings / Advanced / Test pane
-  on Advanced     type to filter (label, name, LLM_ variable);
-                  ctrl+down / ctrl+up next / previous group
+  type on F3      filter Advanced (label, name, LLM_ variable)
+  ctrl+down / up  Advanced: next / previous group
   F4              pick a model from the catalog
   F6              live test: Esc cancels, R retries now during a wait
   C on Test       copy the request as curl (key as $LLM_API_KEY)
