@@ -166,3 +166,12 @@ def test_errors_never_quote_a_secret_and_cut_long_values() -> None:
         F.BY_NAME["completion_kwargs"].parse('{"api_key": "' + SECRET_TEXT)
     assert SECRET_TEXT[:12] not in str(e.value)
     assert "'four'" in F.BY_NAME["num_retries"].shown("four")  # short values stay readable
+
+
+def test_a_field_that_needs_a_switch_names_a_bool_field_and_how_it_is_off() -> None:
+    needs = {f.name: f.needs for f in F.FIELDS if f.needs}
+    # as on OpenHands' own screen: size off without condensation, analyzer only in confirmation
+    assert needs == {"condenser_max_size": ("enable_default_condenser", "disable"),
+                     "security_analyzer": ("confirmation_mode", "hide")}
+    for switch, how in needs.values():
+        assert F.BY_NAME[switch].type is bool and how in ("disable", "hide")

@@ -259,29 +259,30 @@ class SettingsApp(KeyField, OpenHands1Actions, App[None]):
                  if waits else "1 attempt: no retry")
 
     def refresh_whole_config(self) -> None:
-        """What OpenHands' screen does with these rows: the condenser size is off while
-        condensation is off (or another [condenser] type rules), the analyzer is shown only
-        with confirmation mode; and the Settings pane says what Advanced holds."""
+        """What OpenHands' screen does with these rows: a field that needs a switch is off
+        (or hidden) while the switch is off (``Field.needs``); the condenser size also while
+        another [condenser] type rules; and the Settings pane says what Advanced holds."""
         assert self.draft is not None
         values = self.draft.effective()[0]
         kind = (self.draft.cfg.table("condenser") or {}).get("type", "noop")
         for row in self.query(FieldRow):
-            name = row.field.name
-            if name == "condenser_max_size":
-                other = kind not in ("llm", "noop")
-                row.query_one("#input").disabled = other or not values[
-                    "enable_default_condenser"]
-                if other:
-                    row.show_note(f"config.toml has a [condenser] of type {kind!r}: it takes "
-                                  "precedence and is kept as it is (edit it in the file)")
-                elif not values["enable_default_condenser"]:
-                    row.show_note("Off while memory condensation is off.")
-            elif name == "enable_default_condenser":
-                note = S.condenser_note(values)
-                if note:
-                    row.show_note(f"⚠ {note}")
-            elif name == "security_analyzer":
-                row.set_class(not values["confirmation_mode"], "-off")
+            f = row.field
+            if f.name == "enable_default_condenser" and (note := S.condenser_note(values)):
+                row.show_note(f"⚠ {note}")
+            if f.needs is None:
+                continue
+            switch, how = f.needs
+            on = bool(values[switch])
+            if how == "hide":
+                row.set_class(not on, "-off")
+                continue
+            other = f.section == "condenser" and kind not in ("llm", "noop")
+            row.query_one("#input").disabled = other or not on
+            if other:
+                row.show_note(f"config.toml has a [condenser] of type {kind!r}: it takes "
+                              "precedence and is kept as it is (edit it in the file)")
+            elif not on:
+                row.show_note(f"Off while {F.BY_NAME[switch].label.lower()} is off.")
         names = F.non_default(values, exclude=SETTINGS_PANE)
         summary = self.query_one("#advanced-summary", Static)
         summary.display = bool(names)

@@ -87,6 +87,8 @@ class Field:
     min_exclusive: bool = False
     choices: tuple[str, ...] = ()
     check: Callable[[Any], str | None] | None = None  # extra rule: returns a reason or None
+    # (a bool field, "disable" or "hide"): as on OpenHands' screen, off while that one is false
+    needs: tuple[str, str] | None = None
     sdk: bool | str = True  # in OpenHands 1.x's SDK ``LLM``: True (same name), its own
     # name there, or False (1.x has no such field)
 
@@ -545,7 +547,8 @@ FIELDS: tuple[Field, ...] = (
        f"Memory condenser max history size: events kept before the history is summarized "
        f"(at least {CONDENSER_MIN}, as on OpenHands' screen); written as an llm [condenser].",
        "OpenHands",
-       section="condenser", exportable=False, minimum=CONDENSER_MIN, maximum=2**31),
+       section="condenser", exportable=False, minimum=CONDENSER_MIN, maximum=2**31,
+       needs=("enable_default_condenser", "disable")),
     _f("enable_default_condenser", bool, True, "Memory condensation",
        "Enable memory condensation: summarize old history as the conversation grows.",
        "OpenHands", section="core"),
@@ -555,7 +558,8 @@ FIELDS: tuple[Field, ...] = (
     _f("security_analyzer", str, None, "Security analyzer",
        "Rates actions in confirmation mode: llm (LLM analyzer), invariant (rule-based), "
        "unset (none).",
-       "OpenHands", section="security", choices=("llm", "invariant")),
+       "OpenHands", section="security", choices=("llm", "invariant"),
+       needs=("confirmation_mode", "hide")),
     # Read by OpenHands from the environment only; never written into [llm].
     _f("embedding_model", str, None, "Embedding model",
        "Embedding model (env only: LLM_EMBEDDING_MODEL).", "Environment-only", env_only=True),
