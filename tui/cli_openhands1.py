@@ -18,9 +18,6 @@ if TYPE_CHECKING:
     from tui.openhands1 import Found, JsonDoc
     from tui.openhands1_sync import ImportPlan
 
-START_CLI = "llm-settings{llm} exec -- openhands --override-with-envs"
-
-
 def fail(message: str) -> NoReturn:
     from tui.cli import Fail
 
@@ -55,16 +52,8 @@ def import_(obj: Ctx, paths: tuple[Path, ...], remove_plaintext: bool, dry_run: 
         fail(f"no OpenHands 1.x settings found (looked at {where})")
     docs = [(f, O.read_json(f.path)) for f in found]
     plan = Y.plan_import(obj.cfg, docs, replace)
-    for item in plan.items:
-        click.echo(f"{item.source.label} -> {S.group_label(item.group)} of {obj.path}")
-        for name, value in item.values.items():
-            click.echo(f"  {name} = {F.BY_NAME[name].to_text(value)}")
-        for name in item.secrets:
-            click.echo(f"  {name} -> keyring ({obj.store.service}/{item.accounts[name]})")
-        for note in item.notes:
-            click.echo(f"  note: {note}")
-    for note in plan.notes:
-        click.echo(f"note: {note}")
+    for line in Y.import_lines(plan, obj.store.service, obj.path):
+        click.echo(line)
     if plan.conflicts:
         for text in plan.conflicts:
             click.echo(f"refused: {text}", err=True)
@@ -199,7 +188,7 @@ def apply(obj: Ctx, target: str, dry_run: bool, insecure_storage: bool,
     llm = f" --llm {obj.group}" if obj.group else ""
     if target == "cli":
         click.echo("start the CLI with the key from the keyring:", err=True)
-        click.echo(START_CLI.format(llm=llm))
+        click.echo(Y.start_cli(obj.group))
     elif target == "sdk":
         click.echo("the profiles carry no key: give it at run time, e.g. "
                    f"llm-settings{llm} exec -- python your_app.py (LLM_API_KEY)", err=True)

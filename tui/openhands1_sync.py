@@ -23,6 +23,25 @@ from tui.config_file import ConfigFile
 from tui.config_io import ConfigError
 from tui.secrets import KeyConflict, SecretStore, SecretStoreError, account, needs_write
 
+START_CLI = "llm-settings{llm} exec -- openhands --override-with-envs"  # the 1.x CLI, keyed
+
+
+def start_cli(group: str | None) -> str:
+    """How to start OpenHands 1.x's CLI with the key of ``group`` (after ``apply --to cli``)."""
+    return START_CLI.format(llm=f" --llm {group}" if group else "")
+
+
+def import_lines(plan: ImportPlan, service: str, path: Path) -> list[str]:
+    """What an import writes, one line each: per LLM its group, values, keys and notes."""
+    lines: list[str] = []
+    for item in plan.items:
+        lines.append(f"{item.source.label} -> {S.group_label(item.group)} of {path}")
+        lines += [f"  {n} = {F.BY_NAME[n].to_text(v)}" for n, v in item.values.items()]
+        lines += [f"  {n} -> the keyring ({service}/{item.accounts[n]})" for n in item.secrets]
+        lines += [f"  note: {note}" for note in item.notes]
+    return lines + [f"note: {note}" for note in plan.notes]
+
+
 WEB_KEY_HELP = (
     "the web app reads its key only from its own settings.json, in plaintext: enter the key "
     "in the web UI (Settings > LLM > API Key, Advanced for a base URL), or run apply again "

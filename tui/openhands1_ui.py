@@ -16,8 +16,6 @@ from textual import work
 from textual.app import SystemCommand
 from textual.widgets import Static
 
-from tui import fields as F
-from tui import settings as S
 from tui.config_file import ConfigError, ConfigFile
 from tui.secrets import SecretStore, SecretStoreError
 from tui.widgets import ChoiceScreen
@@ -25,7 +23,6 @@ from tui.widgets import ChoiceScreen
 TARGETS = (("cli", "the CLI (agent_settings.json, no key: start it with llm-settings exec)"),
            ("sdk", "SDK profiles (profiles/NAME.json, no key)"),
            ("web", "the web app (settings.json; its key in plaintext there, mode 0600)"))
-START_CLI = "llm-settings{llm} exec -- openhands --override-with-envs"
 
 
 class OpenHands1Actions:
@@ -84,14 +81,8 @@ class OpenHands1Actions:
                                                                 False)
         except (ConfigError, SecretStoreError) as e:
             return self._say(f"Nothing imported: {e}")
-        lines = []
-        for item in plan.items:
-            lines.append(f"{item.source.label} -> {S.group_label(item.group)}")
-            lines += [f"  {n} = {F.BY_NAME[n].to_text(v)}" for n, v in item.values.items()]
-            lines += [f"  {n} -> the keyring ({self.store.service}/{item.accounts[n]})"
-                      for n in item.secrets]
-            lines += [f"  note: {note}" for note in item.notes]
-        lines += [f"note: {note}" for note in plan.notes + skipped]
+        lines = Y.import_lines(plan, self.store.service, self.path)
+        lines += [f"note: {note}" for note in skipped]
         refused = plan.conflicts + conflicts
         if refused:
             lines += ["", "Refused (nothing is replaced from here; the CLI's "
@@ -152,8 +143,7 @@ class OpenHands1Actions:
             return self._say(f"Not applied: {e}", error=True)
         text = f"Written: {', '.join(str(w.path) for w in writes)}."
         if target == "cli":
-            llm = f" --llm {self.group}" if self.group else ""
-            text += f" Start the CLI with: {START_CLI.format(llm=llm)}"
+            text += f" Start the CLI with: {Y.start_cli(self.group)}"
         self._say(text, title="Applied")
         self.call_from_thread(self.refresh_openhands1)
 
