@@ -280,7 +280,9 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw or b"null")
         except ValueError:
             body = raw.decode("utf-8", "replace")
-        if _route(self.path) != "chat":
+        if _route(self.path) != "chat":  # recorded (what was sent), answered 404
+            with self.fault._lock:
+                self.fault.requests.append(self._record(body))
             self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
             return
         request = self._record(body)

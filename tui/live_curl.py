@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tui import live_wire0 as W0
 from tui.catalog import provider_of
 from tui.settings import mask
 
@@ -57,6 +58,10 @@ def curl_command(kwargs: Mapping[str, Any], secrets: Iterable[str] = ()) -> Curl
     model = str(kwargs.get("model") or "")
     if not model:
         return Curl(problem="No model is set, so there is no request to copy.")
+    wire = W0.arguments(kwargs)  # what OpenHands 0.x's LiteLLM sends of these arguments
+    if wire.refused:
+        return Curl(problem=f"{wire.refused}, so there is no request to copy.")
+    kwargs = {**wire.kwargs, "extra_headers": kwargs.get("extra_headers")}  # its key: below
     provider = provider_of(model, kwargs.get("custom_llm_provider"))
     base = str(kwargs.get("base_url") or "").rstrip("/")
     name = model.split("/", 1)[1] if "/" in model and provider_of(model) == provider \
@@ -70,28 +75,28 @@ def curl_command(kwargs: Mapping[str, Any], secrets: Iterable[str] = ()) -> Curl
         body["max_tokens"] = body.pop("max_completion_tokens", None) or 4096
         body = {"model": name, **body}
         headers.append(f"anthropic-version: {ANTHROPIC_VERSION}")
-        auth = f"x-api-key: {KEY_VAR}"
+        auth = [f"x-api-key: {KEY_VAR}"]
     elif provider == "azure":
         if not base:
             return Curl(problem="Azure needs base_url (the resource's endpoint) to build the "
                         "request.")
         url = (f"{base}/openai/deployments/{name}/chat/completions"
                f"?api-version={kwargs.get('api_version') or ''}")
-        auth = f"api-key: {KEY_VAR}"
+        auth = [f"api-key: {KEY_VAR}", f"Authorization: Bearer {KEY_VAR}"]  # both, as 0.x
     elif provider in OPENAI_COMPATIBLE:
         base = base or OPENAI_COMPATIBLE.get(provider, "")
         if not base:
             return Curl(problem=f"{provider} needs base_url to build the request.")
         url = f"{base}/chat/completions"
         body = {"model": name, **body}
-        auth = f"Authorization: Bearer {KEY_VAR}"
+        auth = [f"Authorization: Bearer {KEY_VAR}"]
     else:
         return Curl(problem=f"Copy as curl knows OpenAI-compatible servers, Anthropic and "
                     f"Azure; {provider} speaks its own API (LiteLLM translates it).")
     lines = [f"curl -sN {shlex.quote(url)}"]
     lines += [f"-H {shlex.quote(h)}" for h in headers]
     if has_key:
-        lines.append(f'-H "{auth}"')
+        lines += [f'-H "{a}"' for a in auth]
     timeout = kwargs.get("timeout")
     if isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0:
         lines.append(f"--max-time {timeout:g}")

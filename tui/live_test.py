@@ -41,6 +41,7 @@ from typing import Any, ClassVar, Protocol
 from tui import fields as F
 from tui import live_limits as LIM
 from tui import live_sdk as SDK
+from tui import live_wire0 as W0
 from tui.live_classify import _Cause, _classify, _Context, _server_models
 from tui.live_request import (
     DEFAULT_PROMPT,
@@ -438,8 +439,9 @@ async def run(settings_values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT, 
     secrets = _secrets(values, kwargs)
     ctx = _Context(values, kwargs, secrets)
     lim = LIM.effective(limits or LIM.Limits(), _get(values, "timeout"))
+    wire = W0.arguments(kwargs) if not sdk else W0.Call(dict(kwargs))
     note = f"OpenHands 1.x does not read {', '.join(SDK.ignored(values))}" \
-        if sdk and SDK.ignored(values) else ""
+        if sdk and SDK.ignored(values) else "; ".join(wire.changes)
     yield Started(info, lim.describe(), as_, note)
     if not kwargs["model"]:
         yield Failed("no_model", "no model is set",
@@ -460,7 +462,13 @@ async def run(settings_values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT, 
     waits = F.retry_schedule(total, _get(values, "retry_min_wait") or 0,
                              _get(values, "retry_max_wait") or 0,
                              _get(values, "retry_multiplier") or 1)
-    call = dict(kwargs)
+    if wire.refused:
+        yield Failed("unsupported_param", wire.refused, "Set drop_params = true (OpenHands' "
+                     "default) or leave out reasoning_effort.", request=info)
+        return
+    call = wire.kwargs
+    if not sdk:
+        call["client"] = W0.client(call)  # closed after each attempt, reopened by the next
     plans = SDK.plans(settings_values)  # when both retry: each generation's attempts
     for n in range(1, total + 1):
         yield Attempt(n, total)
@@ -525,6 +533,8 @@ async def run(settings_values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT, 
             stream = box[0] if box else None
             if stream is not None:
                 await _close(stream)
+            if call.get("client") is not None:
+                await call["client"].close()
         if cause is None and not got_any:
             cause = _Cause("empty", f"{ctx.where} sent an empty answer",
                            "The model returned nothing: check the model name and the server's "

@@ -3,8 +3,7 @@
 Each :class:`Case` is the text of a config.toml with ``{url}`` where the logging server's URL
 goes (every provider's base URL override points at loopback) and ``{key}`` where the case's
 canary key goes; ``group`` names the ``[llm.NAME]`` group tested (None: ``[llm]``).
-``gap`` says how the live test's own litellm (pinned by llm-settings) sends the same
-arguments otherwise than the litellm OpenHands 0.62 requires (< 1.78); None: no difference.
+``refused``: OpenHands' LiteLLM refuses to send the request (no request is made).
 """
 
 from __future__ import annotations
@@ -14,19 +13,11 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class Gap:
-    """What a later litellm sends otherwise: why, and the body keys / auth headers that differ."""
-
-    reason: str
-    differs: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class Case:
     name: str
     toml: str
     group: str | None = None
-    gap: Gap | None = None
+    refused: bool = False  # OpenHands 0.x's LiteLLM refuses it: no request is sent
 
     def key(self) -> str:
         """A canary API key of this case alone."""
@@ -39,19 +30,6 @@ class Case:
 def _llm(model: str, extra: str = "", base: str = 'base_url = "{url}"') -> str:
     return f'[llm]\nmodel = "{model}"\napi_key = "{{key}}"\n{base}\n{extra}'
 
-
-# How the live test's litellm sends the same arguments otherwise than OpenHands 0.62's.
-OR = Gap("later litellm adds usage: {include: true} to every OpenRouter request", ("usage",))
-OR_R1 = Gap(OR.reason + " and sends reasoning_effort, which litellm < 1.78 drops for "
-            "OpenRouter", ("usage", "reasoning_effort"))
-AZURE = Gap("litellm < 1.78 sends the key to Azure twice: api-key and Authorization: Bearer",
-            ("authorization",))
-OPUS = Gap("litellm < 1.78 drops thinking: {type: disabled} for Anthropic; later litellm "
-           "sends it", ("thinking",))
-DEEPSEEK = Gap("later litellm sends reasoning_effort and thinking: {type: enabled} to "
-               "DeepSeek; litellm < 1.78 drops reasoning_effort", ("reasoning_effort", "thinking"))
-GEMINI = Gap("with a base URL, litellm < 1.78 sends the Gemini key as Authorization: Bearer, "
-             "later litellm as x-goog-api-key", ("authorization", "x-goog-api-key"))
 
 CASES: tuple[Case, ...] = (
     # OpenAI and OpenAI-compatible hosted providers
@@ -67,41 +45,31 @@ CASES: tuple[Case, ...] = (
     Case("groq-top-k-dropped", _llm("groq/llama-3.1-8b-instant", "top_k = 20\n")),
     Case("deepseek-chat", _llm("deepseek/deepseek-chat", "temperature = 0.2\n")),
     Case("deepseek-reasoner", _llm("deepseek/deepseek-reasoner")),
-    Case("openrouter-claude", _llm("openrouter/anthropic/claude-3.5-sonnet"),
-         gap=OR),
+    Case("openrouter-claude", _llm("openrouter/anthropic/claude-3.5-sonnet")),
     Case("openrouter-r1", _llm("openrouter/deepseek/deepseek-r1-0528",
-                               'reasoning_effort = "medium"\n'),
-         gap=OR_R1),
+                               'reasoning_effort = "medium"\n')),
     Case("mistral", _llm("mistral/mistral-large-latest", "top_p = 0.95\n")),
     # Azure
     Case("azure-api-version", _llm("azure/my-gpt4o-deployment",
-                                   'api_version = "2024-10-21"\n'),
-         gap=AZURE),
-    Case("azure-default-version", _llm("azure/gpt-4o", "max_output_tokens = 2048\n"),
-         gap=AZURE),
+                                   'api_version = "2024-10-21"\n')),
+    Case("azure-default-version", _llm("azure/gpt-4o", "max_output_tokens = 2048\n")),
     # Anthropic
     Case("anthropic-sonnet35", _llm("anthropic/claude-3-5-sonnet-20241022")),
     Case("anthropic-sonnet4", _llm("anthropic/claude-sonnet-4-20250514")),
     Case("anthropic-sonnet45-effort", _llm("anthropic/claude-sonnet-4-5-20250929",
                                            'reasoning_effort = "high"\n')),
-    Case("anthropic-opus41", _llm("anthropic/claude-opus-4-1-20250805", "top_p = 0.9\n"),
-         gap=OPUS),
+    Case("anthropic-opus41", _llm("anthropic/claude-opus-4-1-20250805", "top_p = 0.9\n")),
     Case("anthropic-haiku-top-k", _llm("anthropic/claude-3-5-haiku-20241022",
                                        "top_k = 40\ntemperature = 0.5\n")),
     # Gemini
-    Case("gemini-flash", _llm("gemini/gemini-2.0-flash", "top_k = 32\n"),
-         gap=GEMINI),
-    Case("gemini-25-pro-thinking", _llm("gemini/gemini-2.5-pro"),
-         gap=GEMINI),
-    Case("gemini-25-pro-effort", _llm("gemini/gemini-2.5-pro", 'reasoning_effort = "high"\n'),
-         gap=GEMINI),
+    Case("gemini-flash", _llm("gemini/gemini-2.0-flash", "top_k = 32\n")),
+    Case("gemini-25-pro-thinking", _llm("gemini/gemini-2.5-pro")),
+    Case("gemini-25-pro-effort", _llm("gemini/gemini-2.5-pro", 'reasoning_effort = "high"\n')),
     Case("gemini-25-flash-effort", _llm("gemini/gemini-2.5-flash",
-                                        'reasoning_effort = "medium"\n'),
-         gap=GEMINI),
+                                        'reasoning_effort = "medium"\n')),
     Case("gemini-safety", _llm("gemini/gemini-2.0-flash",
                                '[[llm.safety_settings]]\ncategory = "HARM_CATEGORY_HARASSMENT"\n'
-                               'threshold = "BLOCK_NONE"\n'),
-         gap=GEMINI),
+                               'threshold = "BLOCK_NONE"\n')),
     # LiteLLM proxy
     Case("litellm-proxy-sonnet4", _llm("litellm_proxy/claude-sonnet-4")),
     Case("litellm-proxy-gpt", _llm("litellm_proxy/gpt-4o", "top_k = 40\nseed = 7\n")),
@@ -127,8 +95,13 @@ CASES: tuple[Case, ...] = (
     Case("huggingface", _llm("huggingface/Qwen/Qwen2.5-Coder-32B-Instruct")),
     Case("xai-grok", _llm("xai/grok-4-0709", "temperature = 0.3\n")),
     Case("ollama-chat", _llm("ollama_chat/qwen2.5-coder:7b", "top_k = 30\n")),
-    Case("deepseek-r1-effort", _llm("deepseek/deepseek-r1-0528", 'reasoning_effort = "low"\n'),
-         gap=DEEPSEEK),
+    Case("deepseek-r1-effort", _llm("deepseek/deepseek-r1-0528", 'reasoning_effort = "low"\n')),
+    Case("deepseek-r1-effort-strict", _llm("deepseek/deepseek-r1-0528",
+                                           'reasoning_effort = "low"\ndrop_params = false\n'),
+         refused=True),
+    Case("openrouter-effort-strict", _llm("openrouter/openai/gpt-5",
+                                          'reasoning_effort = "high"\ndrop_params = false\n'),
+         refused=True),
     Case("anthropic-seed-dropped", _llm("anthropic/claude-3-7-sonnet-20250219", "seed = 5\n")),
     Case("mistral-safety", _llm("mistral/codestral-latest",
                                 '[[llm.safety_settings]]\ncategory = "HARM_CATEGORY_HARASSMENT"\n'
@@ -144,6 +117,5 @@ CASES: tuple[Case, ...] = (
          'api_key = "{key}-claude"\nmax_output_tokens = 4000\n', group="claude"),
     Case("group-azure", _llm("openai/gpt-4o", "seed = 1\n") +
          '[llm.azure]\nmodel = "azure/prod"\napi_version = "2025-01-01-preview"\n',
-         group="azure",
-         gap=AZURE),
+         group="azure"),
 )
