@@ -39,11 +39,11 @@ from tests.app_helpers import (
     wait_until,
 )
 from tests.keyring_env import CANARY
-from tui import fields as F
-from tui.app import SettingsApp
-from tui.secrets import KeyringHealth, SecretStore
-from tui.widgets import ChoiceScreen, HelpScreen, PickerScreen
-from tui.wizard import SetupWizard
+from tui.core import fields as F
+from tui.core.secrets import KeyringHealth, SecretStore
+from tui.ui.app import SettingsApp
+from tui.ui.widgets import ChoiceScreen, HelpScreen, PickerScreen
+from tui.ui.wizard import SetupWizard
 
 
 @pytest.fixture
@@ -126,7 +126,7 @@ async def test_collector_paused_for_start_up_resumes_at_the_first_screen(no_keyr
 
 @run
 async def test_pick_provider_then_model_by_keyboard(no_keyring: None, cfg: Path) -> None:
-    from tui import catalog as C
+    from tui.core import catalog as C
 
     app = make_app(cfg)
     async with app.run_test(size=SIZE) as pilot:
@@ -327,9 +327,9 @@ async def test_first_run_without_typing_opens_the_wizard(no_keyring: None,
 
 
 def test_picker_rows_count_and_price_like_people_write() -> None:
-    from tui import catalog as C
-    from tui.app import model_line
-    from tui.wizard import provider_label
+    from tui.core import catalog as C
+    from tui.ui.app import model_line
+    from tui.ui.wizard import provider_label
 
     one = C.Provider("x", "X", "x/", 1, False, False)
     assert provider_label(one).endswith(" 1 model")

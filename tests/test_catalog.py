@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tui import catalog as C
+from tui.core import catalog as C
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-test-SECRET-9876"
@@ -537,7 +537,7 @@ def test_fetch_loopback_ignores_proxy_env(server: str, monkeypatch: pytest.Monke
 def test_no_litellm_or_textual_imported() -> None:
     code = (
         "import json, sys\n"
-        "import tui.catalog as c\n"
+        "import tui.core.catalog as c\n"
         "lazy = sorted(m for m in ('urllib.request', 'difflib') if m in sys.modules)\n"
         "models = c.chat_models()\n"
         "c.search('cl37son', models); c.search('gpt4o', models)\n"

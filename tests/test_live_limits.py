@@ -28,7 +28,7 @@ from tests.test_live_test import (  # noqa: F401  (fixtures, used by name)
     settings,
     srv,
 )
-from tui import live_test as L
+from tui.live import check as L
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*ReadOnly.*:UserWarning")
 
@@ -199,8 +199,8 @@ def test_request_description_masks_every_header() -> None:
 # -- the Test pane -----------------------------------------------------------------------
 def _pane_app(tmp_path: Path, url: str, extra: str = "", attempts: int = 1) -> Any:
     from tests.test_wizard_and_test_pane import _server_config
-    from tui.app import SettingsApp
-    from tui.secrets import SecretStore
+    from tui.core.secrets import SecretStore
+    from tui.ui.app import SettingsApp
 
     cfg = _server_config(tmp_path, url, attempts)
     cfg.write_text(cfg.read_text() + extra)
@@ -212,7 +212,7 @@ def _pane_text(app: Any) -> str:
     """Everything the Test pane shows as text: status, request view, stats."""
     from textual.widgets import Static
 
-    from tui.test_pane import LiveTestPanel
+    from tui.ui.check_pane import LiveTestPanel
 
     panel = app.query_one(LiveTestPanel)
     return "\n".join(str(panel.query_one(f"#{i}", Static).render())
@@ -222,7 +222,7 @@ def _pane_text(app: Any) -> str:
 def test_pane_counts_down_to_the_first_token_and_names_the_result(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.test_wizard_and_test_pane import FAIL, drive, status, until
-    from tui.test_pane import LiveTestPanel
+    from tui.ui.check_pane import LiveTestPanel
 
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", FAIL)
     with fs.FaultServer() as server:

@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tui import fields as F
-from tui import live_request as R
-from tui.config_file import ConfigFile
-from tui.settings import load
+from tui.core import fields as F
+from tui.core.config_file import ConfigFile
+from tui.core.settings import load
+from tui.live import request as R
 
 KEY = "sk-CANARY-request-5d1e"
 
@@ -87,7 +87,7 @@ def test_the_live_test_asks_the_proxy_like_openhands(tmp_path: Path) -> None:
     import asyncio
 
     from tests import fault_server as fs
-    from tui import live_test as L
+    from tui.live import check as L
 
     with fs.FaultServer() as srv:
         srv.model_info = [{"model_name": "other", "model_info": {"max_output_tokens": 1}},
@@ -136,7 +136,7 @@ def test_no_hidden_retries_without_max_retries(tmp_path: Path) -> None:
     import asyncio
 
     from tests import fault_server as fs
-    from tui import live_test as L
+    from tui.live import check as L
 
     with fs.FaultServer() as srv:
         for reply in (fs.rate_limited(), fs.error(500, "boom", "server_error")):

@@ -1,4 +1,4 @@
-"""The live test as OpenHands 1.x: the SDK's request, defaults and retries (tui/live_sdk.py).
+"""The live test as OpenHands 1.x: the SDK's request, defaults and retries (tui/live/sdk.py).
 
 Against the fault-injecting loopback server, like tests/test_live_test.py (whose fixtures are
 shared); waits use a fake clock.
@@ -32,10 +32,10 @@ from tests.test_live_test import (  # noqa: F401  (fixtures)
     settings,
     srv,
 )
-from tui import live_sdk as SDK
-from tui import live_test as L
-from tui.config_file import ConfigFile
-from tui.settings import load
+from tui.core.config_file import ConfigFile
+from tui.core.settings import load
+from tui.live import check as L
+from tui.live import sdk as SDK
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*ReadOnly.*:UserWarning")
 
@@ -264,7 +264,7 @@ def test_cli_default_is_0x(srv: fs.FaultServer, tmp_path: Path,
 
 
 def test_no_textual_or_litellm_import(tmp_path: Path) -> None:
-    code = ("import sys, tui.live_sdk; "
+    code = ("import sys, tui.live.sdk; "
             "print(sorted(m for m in ('litellm', 'textual') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parent.parent, timeout=120, check=True)

@@ -14,10 +14,10 @@ from tests import fault_server as fs
 from tests import test_live_test as T
 from tests.keyring_env import CANARY
 from tests.test_live_test import collect, settings
-from tui import live_test as L
-from tui.live_attempts import AttemptLog, RateMeter
-from tui.live_curl import curl_command
-from tui.live_request import _secrets, completion_kwargs
+from tui.live import check as L
+from tui.live.attempts import AttemptLog, RateMeter
+from tui.live.curl import curl_command
+from tui.live.request import _secrets, completion_kwargs
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*ReadOnly.*:UserWarning")
 # The engine's fixtures: one loop, one litellm import, the fault server.

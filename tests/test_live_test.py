@@ -22,12 +22,12 @@ import pytest
 
 from tests import fault_server as fs
 from tests.keyring_env import CANARY
-from tui import fields as F
-from tui import live_classify as C
-from tui import live_test as L
-from tui.catalog import entries
-from tui.config_file import ConfigFile
-from tui.settings import load
+from tui.core import fields as F
+from tui.core.catalog import entries
+from tui.core.config_file import ConfigFile
+from tui.core.settings import load
+from tui.live import check as L
+from tui.live import classify as C
 
 # pydantic warns about litellm's types on first use; outside pytest the engine silences it
 pytestmark = pytest.mark.filterwarnings("ignore:.*ReadOnly.*:UserWarning")
@@ -610,12 +610,12 @@ def test_import_is_contained() -> None:
 
 
 def test_modules_import_nothing_heavy() -> None:
-    code = ("import sys; import tui.cli, tui.live_test; "
+    code = ("import sys; import tui.cli.main, tui.live.check; "
             "print(sorted(m for m in ('litellm', 'textual') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, timeout=120, check=True)
     assert out.stdout.strip() == "[]"
-    code = "import sys; import tui.cli; print('tui.live_test' in sys.modules)"
+    code = "import sys; import tui.cli.main; print('tui.live.check' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, timeout=120, check=True)
     assert out.stdout.strip() == "False"

@@ -192,7 +192,7 @@ async def ran_test(pilot: Pilot) -> None:
 
 
 async def curl_dialog(pilot: Pilot) -> None:
-    from tui.widgets import ChoiceScreen
+    from tui.ui.widgets import ChoiceScreen
 
     await pilot.press("f5")
     await _until(pilot, lambda: bool(pilot.app.query("#curl-test")))
@@ -202,8 +202,8 @@ async def curl_dialog(pilot: Pilot) -> None:
 
 async def _scripted_run(values: object, *args: object, **kw: object) -> AsyncIterator[object]:
     """Fixed events in place of a live run (no server, no timing in the picture)."""
-    from tui import live_limits as LIM
-    from tui import live_test as L
+    from tui.live import check as L
+    from tui.live import limits as LIM
 
     url = "http://127.0.0.1:8000/v1"
     info = L.RequestInfo("openai/test-model", "openai", url, "****1234",
@@ -227,7 +227,7 @@ async def _scripted_run(values: object, *args: object, **kw: object) -> AsyncIte
 def test_test_pane_history(workdir: Path, snap_compare, size: tuple[int, int],
                            monkeypatch: pytest.MonkeyPatch) -> None:
     """Every attempt kept: result, the server's message, the wait used, its Retry-After."""
-    from tui import live_test as L
+    from tui.live import check as L
 
     monkeypatch.setattr(L, "run", _scripted_run)
     assert shot(snap_compare, size, ran_test)

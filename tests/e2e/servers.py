@@ -25,9 +25,9 @@ from typing import Any
 
 import pytest
 
-from tui import live_test as L
-from tui.config_file import ConfigFile
-from tui.settings import load
+from tui.core.config_file import ConfigFile
+from tui.core.settings import load
+from tui.live import check as L
 
 # Set by .ci/run: there, a missing package is a failure, not a skip.
 REQUIRE_VARS = ("LLM_SETTINGS_REQUIRE_KEYRING", "LLM_SETTINGS_REQUIRE_E2E")

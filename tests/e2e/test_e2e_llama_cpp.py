@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from tests.e2e import servers as S
-from tui import live_test as L
-from tui.catalog import FetchError, apply_preset, fetch_models, preset_for
+from tui.core.catalog import FetchError, apply_preset, fetch_models, preset_for
+from tui.live import check as L
 
 pytestmark = [pytest.mark.timeout(300),
               pytest.mark.filterwarnings("ignore:.*ReadOnly.*:UserWarning")]

@@ -34,10 +34,10 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from tests.e2e import openhands_venv
-from tui import live_sdk as SDK
-from tui import live_test as L
-from tui.config_file import ConfigFile
-from tui.settings import load
+from tui.core.config_file import ConfigFile
+from tui.core.settings import load
+from tui.live import check as L
+from tui.live import sdk as SDK
 
 pytestmark = [pytest.mark.timeout(openhands_venv.BUILD_TIMEOUT + 900),
               pytest.mark.filterwarnings("ignore:.*ReadOnly.*:UserWarning")]
