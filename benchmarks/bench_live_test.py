@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests import fault_server as fs
 from tui.core import fields as F
 from tui.live import check as L
+from tui.live import events as E
 
 
 def settings(url: str, **over: Any) -> dict[str, Any]:
@@ -37,9 +38,9 @@ async def engine_ttft(values: dict[str, Any]) -> float:
     first = None
     start = time.perf_counter()
     async for e in L.run(values):
-        if first is None and isinstance(e, L.Token):
+        if first is None and isinstance(e, E.Token):
             first = time.perf_counter()
-    assert first is not None and isinstance(e, L.Done), e
+    assert first is not None and isinstance(e, E.Done), e
     return first - start
 
 
@@ -86,9 +87,9 @@ async def drift(server: fs.FaultServer, seconds: int) -> None:
     retried = None
     async for e in L.run(values):
         now = time.perf_counter()
-        if isinstance(e, L.Waiting):
+        if isinstance(e, E.Waiting):
             ticks.append((e.seconds_left, now))
-        elif isinstance(e, L.Attempt) and e.n == 2:
+        elif isinstance(e, E.Attempt) and e.n == 2:
             retried = now
     assert retried is not None and ticks[0][0] == seconds
     start = ticks[0][1]

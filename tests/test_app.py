@@ -127,6 +127,8 @@ async def test_collector_paused_for_start_up_resumes_at_the_first_screen(no_keyr
 @run
 async def test_pick_provider_then_model_by_keyboard(no_keyring: None, cfg: Path) -> None:
     from tui.core import catalog as C
+    from tui.core import model_text as T
+    from tui.core import presets as P
 
     app = make_app(cfg)
     async with app.run_test(size=SIZE) as pilot:
@@ -171,12 +173,12 @@ async def test_pick_provider_then_model_by_keyboard(no_keyring: None, cfg: Path)
         assert not isinstance(app.screen, ModalScreen)
         assert field_input(app, "model", "s").value == first
         assert field_input(app, "model", "a").value == first
-        assert app.provider == C.provider_choice(first)
+        assert app.provider == P.provider_choice(first)
         assert str(provider.label) == f"{C.display_name(app.provider)} ▾"
         info = str(app.query_one("#model-info", Static).render())
         model = C.find(first)
         assert model is not None
-        assert C.context_text(model) in info and "$" in info and "per 1M tokens" in info
+        assert T.context_text(model) in info and "$" in info and "per 1M tokens" in info
 
 
 @run

@@ -13,6 +13,7 @@ import sys
 
 from tui.core import settings as S
 from tui.live import check as L
+from tui.live import events as E
 from tui.live.sdk import set_values
 
 
@@ -54,37 +55,37 @@ def stream(s: S.Settings, prompt: str | None, as_json: bool, as_: str = "0.x") -
         for v in unread:
             line(f"warning: testing without {v.field.name}, {v.unread}", keep=True)
 
-    def unknown_key(ev: L.Failed) -> L.Failed:
+    def unknown_key(ev: E.Failed) -> E.Failed:
         """A missing or rejected key when the keyring could not be read: say that instead."""
         if not unread or ev.cause_kind not in ("missing_key", "auth"):
             return ev
         v = unread[0]
         return dataclasses.replace(ev, advice=f"The {v.field.name} is unknown, {v.unread}")
 
-    async def drive() -> L.Event | None:
+    async def drive() -> E.Event | None:
         final = None
         events = L.run(values, prompt or L.DEFAULT_PROMPT, as_=as_)
         async with contextlib.aclosing(events):
             async for ev in events:
-                if isinstance(ev, L.Failed):
+                if isinstance(ev, E.Failed):
                     ev = unknown_key(ev)
-                if isinstance(ev, L.Done | L.Failed):
+                if isinstance(ev, E.Done | E.Failed):
                     final = ev
                 if as_json:
                     sys.stdout.write(ev.to_json() + "\n")
                     sys.stdout.flush()
-                elif isinstance(ev, L.Token):
+                elif isinstance(ev, E.Token):
                     if not ev.reasoning:
                         clear_status()
                         sys.stdout.write(ev.text)
                         sys.stdout.flush()
                         shown["answer"] += ev.text
-                elif isinstance(ev, L.Started):
+                elif isinstance(ev, E.Started):
                     line(ev.summary(), keep=True)
-                elif isinstance(ev, L.Done):
+                elif isinstance(ev, E.Done):
                     end_answer()
                     line(f"done: {ev.summary()}", keep=True)
-                elif not isinstance(ev, L.Failed):
+                elif not isinstance(ev, E.Failed):
                     line(ev.summary())
         return final
 
@@ -94,7 +95,7 @@ def stream(s: S.Settings, prompt: str | None, as_json: bool, as_: str = "0.x") -
         end_answer()
         err.write("llm-settings: test cancelled\n")
         return 130
-    if isinstance(final, L.Failed):
+    if isinstance(final, E.Failed):
         end_answer()
         err.write(f"llm-settings: {final.message}\n  {final.advice}\n")
         return 1

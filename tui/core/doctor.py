@@ -14,6 +14,7 @@ from pathlib import Path
 from tui.core import fields as F
 from tui.core import openhands_rules as R
 from tui.core import settings as S
+from tui.core import values as VAL
 from tui.core.config_file import ConfigError, ConfigFile
 from tui.core.secrets import SecretStore
 
@@ -93,7 +94,7 @@ def check_tables(cfg: ConfigFile, r: Report) -> None:
             if key not in R.LLM:
                 continue
             f = F.BY_NAME[key]
-            plain = F.plain(value)
+            plain = VAL.plain(value)
             if R.value_problem(key, R.LLM[key], plain):
                 continue  # refused by OpenHands: an error from openhands_rules
             if f.type_problem(plain):
@@ -107,7 +108,7 @@ def check_tables(cfg: ConfigFile, r: Report) -> None:
                 r.add("warning", f"{label}: {key} is stored in plaintext in {cfg.path}; "
                       "'llm-settings migrate-keys' moves it into the keyring")
         typed = {n: v.value for n, v in S.load(cfg, group, environ={}).values.items()
-                 if v.value is None or not v.field.type_problem(F.plain(v.value))}
+                 if v.value is None or not v.field.type_problem(VAL.plain(v.value))}
         for _name, reason in S.cross_problems(typed):
             r.add("warning", f"{label}: {reason}")
     llm = cfg.table("llm")
@@ -125,7 +126,7 @@ def check_shared(cfg: ConfigFile, r: Report) -> None:
         table = cfg.table(f.section)
         if not isinstance(table, dict) or f.name not in table:
             continue
-        plain = F.plain(table[f.name])
+        plain = VAL.plain(table[f.name])
         label = S.table_label((f.section,))
         problem = None if f.type_problem(plain) else f.rule_problem(plain)
         if problem:

@@ -18,6 +18,7 @@ from typing import Any
 from tui.core import config_diff
 from tui.core import fields as F
 from tui.core import settings as S
+from tui.core import values as VAL
 from tui.core.config_file import DELETE, ConfigFile
 from tui.core.secrets import SecretStore, SecretStoreError
 
@@ -58,7 +59,7 @@ class Draft:
                 self.original[f.name] = ""
                 continue
             value = S.own_value(cfg, group, f)
-            self.original[f.name] = "" if value is None else f.to_text(F.plain(value))
+            self.original[f.name] = "" if value is None else f.to_text(VAL.plain(value))
         self.texts = dict(self.original)
         # The plaintext box reflects where the key is: ticked when config.toml holds it.
         self.insecure_storage = self.plaintext("api_key") is not None
@@ -189,7 +190,7 @@ class Draft:
             base = {k: v for k, v in (self.cfg.table("llm") or {}).items()
                     if not isinstance(v, dict)}
             if name in base:
-                return F.plain(base[name])
+                return VAL.plain(base[name])
         return f.default
 
     def fallback_text(self, name: str) -> str:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.core import fields as F
+from tui.core import values as VAL
 from tui.core.config_io import (
     ConfigError,
     check_replaceable,
@@ -353,7 +354,7 @@ def to_fields(llm: Mapping[str, Any]) -> Imported:
         if key in keys or key in QUIET or value in (None, {}, [], "") or \
                 value == SDK_DEFAULTS.get(key, object()):
             continue
-        shown = "(a secret)" if key in SECRET_KEYS else F.shown(value)
+        shown = "(a secret)" if key in SECRET_KEYS else VAL.shown(value)
         out.notes.append(f"{key} = {shown} not imported: config.toml has no such setting")
     return out
 

@@ -18,6 +18,7 @@ from typing import Any
 from tui.core import fields as F
 from tui.core import openhands1 as O
 from tui.core import settings as S
+from tui.core import values as VAL
 from tui.core.catalog import provider_of
 from tui.core.config_file import ConfigFile
 from tui.core.config_io import ConfigError
@@ -106,7 +107,7 @@ class ImportPlan:
 
 
 def _scalars(table: Mapping[str, Any] | None) -> dict[str, Any]:
-    return {k: F.plain(v) for k, v in (table or {}).items() if not isinstance(v, dict)}
+    return {k: VAL.plain(v) for k, v in (table or {}).items() if not isinstance(v, dict)}
 
 
 def plan_import(cfg: ConfigFile, found: list[tuple[O.Found, O.JsonDoc]],
@@ -148,8 +149,8 @@ def plan_import(cfg: ConfigFile, found: list[tuple[O.Found, O.JsonDoc]],
             old = own.get(name)
             if name in own and old != value and not replace:
                 plan.conflicts.append(
-                    f"{S.group_label(group)} {name} is {F.shown(old)} in config.toml, "
-                    f"{F.shown(value)} in the {src.label}")
+                    f"{S.group_label(group)} {name} is {VAL.shown(old)} in config.toml, "
+                    f"{VAL.shown(value)} in the {src.label}")
             plan.edits[(S.table_of(group, F.BY_NAME[name]), name)] = value
         merged = {**parent, **own, **values} if group else {**own, **values}
         accounts = {name: account(provider_of(merged.get("model"),
@@ -178,7 +179,7 @@ def _stop_inheriting(llm: Mapping[str, Any], values: dict[str, Any], own: Mappin
         value = llm.get(f.sdk_name or "", O.SDK_DEFAULTS.get(f.sdk_name or ""))
         if value is None:
             notes.append(f"{f.name} is not set in the file but the group inherits "
-                         f"{F.shown(base[f.name], F.URL_MAX)} from [llm] (OpenHands 0.x "
+                         f"{VAL.shown(base[f.name], VAL.URL_MAX)} from [llm] (OpenHands 0.x "
                          "cannot unset a key in a group)")
         elif f.type_problem(value) is None and f.rule_problem(value) is None and \
                 value != base[f.name]:
@@ -372,8 +373,8 @@ def check_files(cfg: ConfigFile | None, group: str | None, environ: Mapping[str,
         for src in found_sources:
             if src.name is None and model and src.llm.get("model") != model:
                 add("warning", f"OpenHands 1.x's {src.kind} uses model "
-                               f"{F.shown(src.llm.get('model'), 60)}, config.toml's "
-                               f"{S.group_label(group)} {F.shown(model, 60)} ('llm-settings "
+                               f"{VAL.shown(src.llm.get('model'), 60)}, config.toml's "
+                               f"{S.group_label(group)} {VAL.shown(model, 60)} ('llm-settings "
                                f"apply --to {src.kind}' makes them agree)")
             if src.kind == O.WEB and src.name is not None:
                 web_profiles += 1

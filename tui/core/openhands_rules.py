@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 import toml
 
 from tui.core import fields as F
+from tui.core import values as VAL
 
 Add = Callable[[str, str], None]  # (level, message)
 
@@ -103,9 +104,9 @@ def value_problem(name: str, kind: str, v: Any) -> str | None:
     base, _, bound = kind.partition(">=")
     quote = not _SECRET_NAME.search(name)
     if not _CHECKS[base](v):
-        return f"{name}: expected a {_NAMES[base]}, got {F._describe(v, quote=quote)}"
+        return f"{name}: expected a {_NAMES[base]}, got {VAL._describe(v, quote=quote)}"
     if bound and lax_int(v) < int(bound):  # type: ignore[operator]
-        return f"{name}: must be at least {bound}" + (f" (got {F.shown(v)})" if quote else "")
+        return f"{name}: must be at least {bound}" + (f" (got {VAL.shown(v)})" if quote else "")
     return None
 
 
@@ -240,7 +241,7 @@ def check(data: Mapping[str, Any], add: Add) -> None:
     if "condenser" in data:
         _check_condenser(data["condenser"], data.get("llm"), add)
     if "extended" in data and not isinstance(data["extended"], dict):
-        add("error", f"extended is {F._describe(data['extended'])}, not a table; "
+        add("error", f"extended is {VAL._describe(data['extended'])}, not a table; "
                      "OpenHands would ignore [extended]")
     for key in data:
         if key.lower() not in SECTIONS:
@@ -252,7 +253,7 @@ def check(data: Mapping[str, Any], add: Add) -> None:
 
 def _not_table(name: str, value: Any) -> str:
     shape = "an array of tables" if isinstance(value, list) and value and all(
-        isinstance(x, dict) for x in value) else F._describe(value)
+        isinstance(x, dict) for x in value) else VAL._describe(value)
     return f"{name} is {shape}, not a table"
 
 
@@ -334,7 +335,7 @@ def _check_model_routing(section: Any, add: Add) -> None:
 
 def _mcp_url(v: Any) -> str | None:
     if not isinstance(v, str):
-        return f"expected a URL, got {F._describe(v)}"
+        return f"expected a URL, got {VAL._describe(v)}"
     parts = urlparse(v.strip())
     if not v.strip() or parts.scheme not in ("http", "https", "ws", "wss") or not parts.netloc:
         return f"{v!r} is not an http(s) or ws(s) URL with a host"
@@ -346,7 +347,7 @@ def _mcp_server(kind: str, server: Any) -> str | None:
     if kind != "stdio_servers" and isinstance(server, str):
         server = {"url": server}
     if not isinstance(server, dict):
-        return f"an entry is {F._describe(server)}, not a table"
+        return f"an entry is {VAL._describe(server)}, not a table"
     if kind == "stdio_servers":
         name, command = server.get("name"), server.get("command")
         if not isinstance(name, str) or not re.fullmatch(r"[a-zA-Z0-9_-]+", name.strip()):
@@ -432,7 +433,7 @@ def condenser_problems(section: dict, llm_section: Any = None, nested: bool = Fa
             problems.append("llm_config is required (the name of an [llm.NAME] group)")
         elif not isinstance(llm, dict):
             problems.append(f"llm_config: expected a group name or a table, got "
-                            f"{F._describe(llm)}")
+                            f"{VAL._describe(llm)}")
         else:
             problems += [f"llm_config: {p}" for p in model_problems(LLM, llm)]
     elif "llm_config" in section and not spec.get("llm_config") \
@@ -440,7 +441,7 @@ def condenser_problems(section: dict, llm_section: Any = None, nested: bool = Fa
         problems.append("unknown key 'llm_config'")
     for member in section.get("condensers", []) if kind == "pipeline" else []:
         if not isinstance(member, dict):
-            problems.append(f"condensers: an entry is {F._describe(member)}, not a table")
+            problems.append(f"condensers: an entry is {VAL._describe(member)}, not a table")
         else:
             problems += [f"condensers: {p}" for p in condenser_problems(member, nested=True)]
     return problems

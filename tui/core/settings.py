@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.core import fields as F
+from tui.core import values as VAL
 from tui.core.catalog import provider_of
 from tui.core.config_file import DELETE, ConfigError, ConfigFile
 from tui.core.secrets import KeyringHealth, SecretStore, SecretStoreError, account, for_env
@@ -190,7 +191,7 @@ def _resolve(f: F.Field, cfg: ConfigFile, group: str | None, base: dict, own: di
 
 def _from_file(f: F.Field, raw: Any, source: Source, below: Value) -> Value:
     """The file's value; one of the wrong type reads as the default, with the reason."""
-    value = F.plain(raw)
+    value = VAL.plain(raw)
     problem = f.type_problem(value)
     if problem:
         return Value(f, f.default, source, below=below, problem=problem)

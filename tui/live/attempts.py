@@ -61,15 +61,15 @@ class AttemptLog:
 
     def add(self, ev: Any) -> bool:
         """Fold one event in; True when a row changed."""
-        from tui.live import check as L
+        from tui.live import events as E
 
-        if isinstance(ev, L.Attempt):
+        if isinstance(ev, E.Attempt):
             self.rows.append(AttemptRow(ev.n, ev.total))
             return True
         if not self.rows:
             return False
         row = self.rows[-1]
-        if isinstance(ev, L.Waiting):
+        if isinstance(ev, E.Waiting):
             self._left = ev.seconds_left
             if row.wait_s is not None:
                 return False
@@ -77,10 +77,10 @@ class AttemptLog:
             row.message, row.wait_s = ev.message, ev.total_seconds
             row.retry_after_s, row.openhands_s = ev.asked_s, ev.openhands_s
             return True
-        if isinstance(ev, L.Done):
+        if isinstance(ev, E.Done):
             row.ok, row.what = True, "answered"
             return True
-        if isinstance(ev, L.Failed):
+        if isinstance(ev, E.Failed):
             row.ok, row.status, row.what, row.message = False, ev.status, ev.cause_kind, \
                 ev.message
             row.what = row.what.replace("_", " ")

@@ -34,6 +34,10 @@ from textual.widgets import (
 
 from tui.core import catalog as C
 from tui.core import fields as F
+from tui.core import model_text as T
+from tui.core import presets as P
+from tui.core import search as Q
+from tui.core import servers as SV
 from tui.core import settings as S
 from tui.core.config_file import ConfigChangedError, ConfigError, ConfigFile
 from tui.core.draft import Draft, read_keyring
@@ -241,7 +245,7 @@ class SettingsApp(KeyField, OpenHands1Actions, App[None]):
             show(info, "Any LiteLLM model string works (provider/model)." if model else
                  "No model set: pick one with F4.")
             return
-        show(info, f"{C.summary(found)}\n⚠ OpenHands sends many requests per task: set a "
+        show(info, f"{T.summary(found)}\n⚠ OpenHands sends many requests per task: set a "
                    "budget below and a spending limit with your provider.")
 
     def refresh_schedule(self) -> None:
@@ -318,7 +322,7 @@ class SettingsApp(KeyField, OpenHands1Actions, App[None]):
         assert self.draft is not None
         values = self.draft.values()
         model = self.draft.texts["model"] or values.get("model")  # a prefix alone too
-        provider = C.provider_choice(model, values.get("base_url"),
+        provider = P.provider_choice(model, values.get("base_url"),
                                      values.get("custom_llm_provider"))
         self.show_provider(provider)
 
@@ -328,7 +332,7 @@ class SettingsApp(KeyField, OpenHands1Actions, App[None]):
         button = self.query_one("#provider", Button)
         button.label = Content(f"{C.display_name(provider)} ▾")  # plain text, not markup
         button.refresh(layout=True)  # its width follows the label (a label change only repaints)
-        preset = C.preset_for(provider)
+        preset = P.preset_for(provider)
         text = preset.guide if preset else ""
         if preset and preset.warning:
             text += f"\n⚠ {preset.warning}"
@@ -341,7 +345,7 @@ class SettingsApp(KeyField, OpenHands1Actions, App[None]):
             return
 
         def search(query: str, items: list[C.Provider]) -> list[tuple[str, str]]:
-            return [(p.id, provider_line(p)) for p in C.search_providers(query, items)]
+            return [(p.id, provider_line(p)) for p in Q.search_providers(query, items)]
 
         def picked(provider: str | None) -> None:
             if provider:
@@ -358,11 +362,11 @@ class SettingsApp(KeyField, OpenHands1Actions, App[None]):
         if old == provider:
             return
         typed = self.draft.texts["model"] or values.get("model")
-        model = C.switch_provider(typed, provider, old, values.get("base_url"))
+        model = P.switch_provider(typed, provider, old, values.get("base_url"))
         self.set_field("model", model)
-        preset = C.preset_for(provider)
+        preset = P.preset_for(provider)
         if preset is not None:
-            for name in C.PRESET_OWNED:
+            for name in P.PRESET_OWNED:
                 default = next((f.default for f in preset.fields if f.name == name), None)
                 if name == "custom_llm_provider":
                     default = preset.custom_llm_provider
@@ -510,7 +514,7 @@ class SettingsApp(KeyField, OpenHands1Actions, App[None]):
             self.open_picker("embedding_model", "Embedding model", C.embedding_models())
             return
         values = self.draft.effective()[0]
-        preset = C.preset_for(self.provider)  # as the button shows it, a bare prefix too
+        preset = P.preset_for(self.provider)  # as the button shows it, a bare prefix too
         compatible = preset is None or preset.models_from == "server" or preset.prefix in (
             "openai/", "litellm_proxy/")
         if values.get("base_url") and compatible:
@@ -530,7 +534,7 @@ class SettingsApp(KeyField, OpenHands1Actions, App[None]):
                 return [(n, n) for n in items if query.lower() in n.lower()]
             if not query and provider:
                 items = [m for m in items if m.provider == provider] or items
-            return [(m.id, model_line(m)) for m, _s, _p in C.search(query, items, limit=200)]
+            return [(m.id, model_line(m)) for m, _s, _p in Q.search(query, items, limit=200)]
 
         def picked(model_id: str | None) -> None:
             if model_id:
@@ -545,8 +549,8 @@ class SettingsApp(KeyField, OpenHands1Actions, App[None]):
         """The server's models, asked with the key of the draft's own account only."""
         key = draft.keys(read_keyring(draft.target(), self.store))["api_key"].value
         try:
-            names = C.fetch_models(base_url, key)
-        except C.FetchError as e:
+            names = SV.fetch_models(base_url, key)
+        except SV.FetchError as e:
             self.call_from_thread(self.notify, f"{e} Showing the catalog instead.",
                                   title="Fetch models", severity="warning", timeout=8)
             self.call_from_thread(self.open_picker, "model", "LLM Model — catalog",
@@ -779,7 +783,7 @@ def show(widget: Static, text: str) -> None:
 def provider_line(p: C.Provider) -> str:
     """One provider-picker row: verified mark, name, model prefix, model count, guide."""
     mark = "✓ " if p.verified else "  "
-    count = C.plural(p.model_count, "model") if p.model_count else "models from the server"
+    count = T.plural(p.model_count, "model") if p.model_count else "models from the server"
     guide = " · guide" if p.guide else ""
     return f"{mark}{p.name}  {p.prefix}  {count}{guide}"
 
@@ -787,9 +791,9 @@ def provider_line(p: C.Provider) -> str:
 def model_line(m: C.Model) -> str:
     """One picker row: verified (or newer) mark, id, context window, price in/out per 1M
     tokens."""
-    price = (f"{C.usd(m.input_price)}/{C.usd(m.output_price)}"
+    price = (f"{T.usd(m.input_price)}/{T.usd(m.output_price)}"
              if m.input_price is not None and m.output_price is not None else "")
-    return f"{C.mark(m)}{m.id}{C.newer_note(m)}  {C.context_text(m)}  {price}".rstrip()
+    return f"{T.mark(m)}{m.id}{T.newer_note(m)}  {T.context_text(m)}  {price}".rstrip()
 
 
 def check_group_name(name: str) -> str | None:

@@ -260,24 +260,25 @@ class LiveTestPanel(Vertical, can_focus=True):
     async def _show(self, run: _RunState, ev: Any) -> None:
         """One engine event on screen."""
         from tui.live import check as L
+        from tui.live import events as E
 
         bar = self.query_one("#test-wait", ProgressBar)
         history = self.query_one(AttemptHistory)
         if history.attempts.add(ev):
             history.redraw()
-            if isinstance(ev, L.Waiting):
+            if isinstance(ev, E.Waiting):
                 history.wait_began = self._loop_time()
-        if isinstance(ev, L.Started):
+        if isinstance(ev, E.Started):
             note = f"\nNote: {ev.note}" if ev.note else ""
             self.query_one("#test-request", Static).update(
                 f"Request {LABELS[ev.openhands]}: {ev.request.describe()}\n"
                 f"Sent: {ev.request.describe_params()}{note}\nLimits: {ev.limits}\n"
                 f"{L.STREAMED[0].upper()}{L.STREAMED[1:]}.")
-        elif isinstance(ev, L.Attempt):
+        elif isinstance(ev, E.Attempt):
             bar.add_class("hidden")
             self._set_status(f"Attempt {ev.n} of {ev.total}…")
             self._buttons(running=True, waiting=False)
-        elif isinstance(ev, L.Waiting):
+        elif isinstance(ev, E.Waiting):
             run.retry_now.clear()
             bar.remove_class("hidden")
             bar.update(total=max(ev.total_seconds, 1), progress=ev.total_seconds - ev.seconds_left)
@@ -285,12 +286,12 @@ class LiveTestPanel(Vertical, can_focus=True):
             self._set_status(f"Attempt {ev.attempt} of {ev.total} — {ev.cause}{asked}. "
                              f"Retrying in {ev.seconds_left} s")
             self._buttons(running=True, waiting=True)
-        elif isinstance(ev, L.Awaiting):
+        elif isinstance(ev, E.Awaiting):
             bar.remove_class("hidden")
             bar.update(total=max(ev.limit_s, 1), progress=max(ev.limit_s - ev.seconds_left, 0))
             self._set_status(f"Attempt {ev.attempt} of {ev.total} — no first token yet: giving "
                              f"up in {ev.seconds_left} s")
-        elif isinstance(ev, L.Token):
+        elif isinstance(ev, E.Token):
             bar.add_class("hidden")  # the first token ends the first-token countdown
             if not ev.reasoning:
                 self.answer += ev.text
@@ -303,11 +304,11 @@ class LiveTestPanel(Vertical, can_focus=True):
                 self.query_one("#test-stats", Static).update(run.meter.describe())
                 run.flushed = asyncio.get_running_loop().time()  # thinking text is not drawn
             await asyncio.sleep(0)  # buffered chunks arrive without a pause
-        elif isinstance(ev, L.Done | L.Failed):
+        elif isinstance(ev, E.Done | E.Failed):
             await run.flush()
             await run.stream.stop()
             bar.add_class("hidden")
-            if isinstance(ev, L.Done):
+            if isinstance(ev, E.Done):
                 self._ended(True, "✓ " + ev.summary())
             else:
                 text = f"✗ {ev.message}\n{ev.advice}".rstrip()

@@ -27,7 +27,12 @@ from textual.widgets.option_list import Option
 
 from tui.core import catalog as C
 from tui.core import fields as F
+from tui.core import model_text as T
+from tui.core import presets as P
+from tui.core import search as Q
+from tui.core import servers as SV
 from tui.core import settings as S
+from tui.core import values as VAL
 from tui.core.draft import Draft, read_keyring
 from tui.core.secrets import KeyringHealth, SecretStore
 from tui.ui.check_pane import LiveTestPanel
@@ -61,7 +66,7 @@ class SetupWizard(Screen[dict[str, Any] | None]):
         self._stored: S.Settings | None = None
         self._stored_for: dict[str, str | None] | None = None
         values = draft.values()
-        self.provider = C.provider_choice(values.get("model"), values.get("base_url"),
+        self.provider = P.provider_choice(values.get("model"), values.get("base_url"),
                                           values.get("custom_llm_provider"))
         self.answers: dict[str, str] = {
             n: F.BY_NAME[n].to_text(values[n]) if values.get(n) is not None else ""
@@ -72,8 +77,8 @@ class SetupWizard(Screen[dict[str, Any] | None]):
         self.step = "provider"
 
     @property
-    def preset(self) -> C.Preset | None:
-        return C.preset_for(self.provider)
+    def preset(self) -> P.Preset | None:
+        return P.preset_for(self.provider)
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -185,8 +190,8 @@ class SetupWizard(Screen[dict[str, Any] | None]):
             return "pick a provider"
         chosen = ol.get_option_at_index(ol.highlighted).id or self.provider
         if chosen != self.provider:
-            old_kind = C.server_kind(self.provider, self.answers["base_url"])
-            self.answers["model"] = C.switch_provider(self.answers["model"], chosen,
+            old_kind = P.server_kind(self.provider, self.answers["base_url"])
+            self.answers["model"] = P.switch_provider(self.answers["model"], chosen,
                                                       self.provider, self.answers["base_url"])
             self.provider = chosen
             preset = self.preset
@@ -195,7 +200,7 @@ class SetupWizard(Screen[dict[str, Any] | None]):
             elif preset is not None:
                 # The current values stay for the same kind of server; the guide's default
                 # only fills an empty field.
-                same = old_kind is not None and old_kind == C.server_kind(chosen)
+                same = old_kind is not None and old_kind == P.server_kind(chosen)
                 for f in preset.fields:
                     name = ENV_FIELDS.get(f.name, f.name)
                     if not (same and self.answers[name]):
@@ -211,7 +216,7 @@ class SetupWizard(Screen[dict[str, Any] | None]):
     def _provider_typed(self, event: Input.Changed) -> None:
         """Keep the providers whose name or id match, as the app's provider picker does."""
         ol = self.query_one("#providers", OptionList)
-        found = C.search_providers(event.value, C.providers())
+        found = Q.search_providers(event.value, C.providers())
         ol.set_options([Option(Text(provider_label(p)), id=p.id) for p in found])
         if found:
             ol.highlighted = 0
@@ -239,7 +244,7 @@ class SetupWizard(Screen[dict[str, Any] | None]):
             url.value = self.answers["base_url"] or (preset.base_url_default or "")
         q = self.query_one("#model-q", Input)
         name = self.answers["model"]
-        prefix = preset.prefix if preset else C.switch_provider("", self.provider)
+        prefix = preset.prefix if preset else P.switch_provider("", self.provider)
         q.value = name[len(prefix):] if name.startswith(prefix) else name
         self._models = [] if server else C.chat_models(
             (preset.catalog_provider if preset else None) or self.provider)
@@ -256,9 +261,9 @@ class SetupWizard(Screen[dict[str, Any] | None]):
             names = [m for m in self._models if query.lower() in m.lower()]
             ol.set_options([Option(Text(m), id=m) for m in names])  # a server's names
         else:
-            found = C.search(query, self._models, limit=100)
-            ol.set_options([Option(Text(f"{C.mark(m)}{m.id}{C.newer_note(m)}  "
-                                        f"{C.context_text(m)}"), id=m.id)
+            found = Q.search(query, self._models, limit=100)
+            ol.set_options([Option(Text(f"{T.mark(m)}{m.id}{T.newer_note(m)}  "
+                                        f"{T.context_text(m)}"), id=m.id)
                             for m, _s, _p in found])
         if ol.option_count:
             ol.highlighted = 0
@@ -293,14 +298,14 @@ class SetupWizard(Screen[dict[str, Any] | None]):
         elif preset is not None:
             model = preset.model_id(typed)
         else:
-            model = C.switch_provider(typed, self.provider)
-        reason = F.check_model(model)
+            model = P.switch_provider(typed, self.provider)
+        reason = VAL.check_model(model)
         if reason:
             return reason
         self.answers["model"] = model
         if self.query_one("#server-line").display:
             url = self.query_one("#server-url", Input).value.strip()
-            problem = F.check_url(url)
+            problem = VAL.check_url(url)
             if problem:
                 return f"Server URL: {problem}"
             self.answers["base_url"] = url
@@ -317,8 +322,8 @@ class SetupWizard(Screen[dict[str, Any] | None]):
         """The server's models, asked with the key of that server's own account only."""
         key = preview.keys(read_keyring(preview.target(), self.store))["api_key"].value
         try:
-            names = C.fetch_models(url, key)
-        except C.FetchError as e:
+            names = SV.fetch_models(url, key)
+        except SV.FetchError as e:
             self.app.call_from_thread(self._fetched, [], str(e))
             return
         self.app.call_from_thread(self._fetched, names, None)
@@ -331,7 +336,7 @@ class SetupWizard(Screen[dict[str, Any] | None]):
         self._refresh_models(self.query_one("#model-q", Input).value)
         self.query_one("#models", OptionList).focus()
         self.query_one("#model-note", Static).update(
-            f"{C.plural(len(names), 'model')} served by the server · Enter picks")
+            f"{T.plural(len(names), 'model')} served by the server · Enter picks")
 
     # -- step 3: key -----------------------------------------------------------------------
     def _enter_key(self) -> None:
@@ -458,7 +463,7 @@ class SetupWizard(Screen[dict[str, Any] | None]):
 
     def _enter_test(self) -> None:
         panel = self.query_one("#wizard-test", LiveTestPanel)
-        where = C.billed_by(self.provider, self.answers["base_url"])
+        where = P.billed_by(self.provider, self.answers["base_url"])
         if where is None:
             panel.start()  # a server of one's own: nothing is billed
             return
@@ -497,5 +502,5 @@ class SetupWizard(Screen[dict[str, Any] | None]):
 def provider_label(p: C.Provider) -> str:
     """A provider row: verified mark (or • for a guide), name, model count."""
     mark = "✓ " if p.verified else ("• " if p.guide else "  ")
-    count = f"  {C.plural(p.model_count, 'model')}" if p.model_count else ""
+    count = f"  {T.plural(p.model_count, 'model')}" if p.model_count else ""
     return f"{mark}{p.name}{count}"
