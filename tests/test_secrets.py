@@ -25,6 +25,7 @@ from tests.keyring_env import (
     lock_default_collection,
     start_keyring_session,
 )
+from tui.core.keyring_problems import for_env
 from tui.core.secrets import (
     SERVICE,
     TIMEOUT,
@@ -34,7 +35,6 @@ from tui.core.secrets import (
     SecretStore,
     SecretStoreError,
     account,
-    for_env,
     needs_write,
 )
 

@@ -6,22 +6,23 @@ never a secret.
 
 from __future__ import annotations
 
-import difflib
 import gc
 import json
 import os
 import re
 import sys
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
+from tui.cli import export as cli_export
 from tui.cli import openhands1 as cli_openhands1
-from tui.cli.export import docker_flags, dotenv_quote
+from tui.cli.context import Ctx, fail
 from tui.core import fields as F
 from tui.core import settings as S
-from tui.core.config_file import ConfigError, ConfigFile
-from tui.core.secrets import KeyConflict, SecretStore, SecretStoreError, for_env, needs_write
+from tui.core.config_file import ConfigError
+from tui.core.keyring_problems import for_env
+from tui.core.secrets import KeyConflict, SecretStoreError, needs_write
 
 KEY_SOURCES = """\b
 Where the API key comes from, first match wins:
@@ -35,62 +36,6 @@ fields inherit from [llm]; only set creates a group that is not in the file."""
 
 
 GROUP_NAME = re.compile(r"[A-Za-z0-9_-]+")
-
-
-class Fail(click.ClickException):
-    """An expected failure: one sentence on stderr, exit 1."""
-
-    exit_code = 1
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"llm-settings: {self.message}", err=True)
-
-
-class Ctx:
-    """Resolved global options; the file and the keyring are opened on first use."""
-
-    def __init__(self, config: str | None, group: str | None) -> None:
-        self.path = S.find_config(config)
-        self.group = group
-        self._cfg: ConfigFile | None = None
-        self._store: SecretStore | None = None
-
-    @property
-    def cfg(self) -> ConfigFile:
-        if self._cfg is None:
-            self._cfg = ConfigFile.load(self.path)
-        return self._cfg
-
-    @property
-    def store(self) -> SecretStore:
-        if self._store is None:
-            self._store = SecretStore()
-        return self._store
-
-    def settings(self, secrets: bool = True) -> S.Settings:
-        return S.load(self.cfg, self.group, store=self.store if secrets else None)
-
-    def save(self, edits: S.Edits, private: bool = False) -> bool:
-        return self.cfg.save(edits, private=private)
-
-    def missing_group(self) -> str | None:
-        """Why --llm NAME cannot be used: the group is not in the file (None if it is)."""
-        names = S.group_names(self.cfg)
-        if not self.group or self.group in names:
-            return None
-        hint = difflib.get_close_matches(self.group, names, n=1, cutoff=0.6)
-        return (f"there is no group [llm.{self.group}] in {self.path}"
-                + (f" (did you mean {hint[0]}?)" if hint else ""))
-
-    def need_group(self) -> None:
-        """Fail when --llm names a group the file does not have."""
-        problem = self.missing_group()
-        if problem:
-            fail(problem)
-
-
-def fail(message: str) -> NoReturn:
-    raise Fail(message)
 
 
 @click.group(invoke_without_command=True, epilog=KEY_SOURCES,
@@ -430,56 +375,6 @@ def doctor(obj: Ctx) -> None:
         sys.exit(1)
 
 
-@cli.command()
-@click.option("--format", "fmt", type=click.Choice(["env", "docker"]), default="env",
-              show_default=True)
-@click.option("--with-secrets", is_flag=True, help="Include secret values (handle with care).")
-@click.pass_obj
-def export(obj: Ctx, fmt: str, with_secrets: bool) -> None:
-    """LLM_* variables for a .env file, or -e flags for docker run."""
-    obj.need_group()
-    s = obj.settings()
-    if with_secrets:
-        _need_secrets(s)
-    pairs = S.export_vars(s, with_secrets)
-    if fmt == "docker":
-        words, warnings = docker_flags(pairs, sys.stdout.isatty())
-        for text in warnings:
-            click.echo(f"warning: {text}", err=True)
-        click.echo(words)
-        return
-    lines = []
-    for name, value in pairs:
-        if value is None:
-            lines.append(f"# {name} is a secret: add --with-secrets, or use llm-settings exec")
-        else:
-            lines.append(f"{name}={dotenv_quote(value)}")
-    click.echo("\n".join(lines))
-
-
-def _need_secrets(s: S.Settings) -> None:
-    """Fail when a key these settings need is unknown: the keyring could not be read."""
-    for v in s.unread_needed():
-        fail(f"{v.field.name} is unknown, {v.unread}")
-
-
-@cli.command(name="exec", context_settings={"ignore_unknown_options": True})
-@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-@click.pass_obj
-def exec_(obj: Ctx, command: tuple[str, ...]) -> None:
-    """Run COMMAND with the LLM_* variables set, the key from the keyring included."""
-    obj.need_group()
-    s = obj.settings()
-    _need_secrets(s)
-    env = dict(os.environ)
-    env.update({k: v for k, v in S.export_vars(s, with_secrets=True) if v is not None})
-    sys.stdout.flush()
-    try:
-        os.execvpe(command[0], list(command), env)
-    except OSError as e:
-        fail(f"cannot run {command[0]!r}: {e.strerror}")
-
-
 @cli.command(name="test")
 @click.option("--prompt", metavar="TEXT", help="What to ask (default: a one-line question).")
 @click.option("--json", "as_json", is_flag=True, help="Print the events as JSON lines.")
@@ -507,6 +402,8 @@ def _field(name: str) -> F.Field:
         raise click.UsageError(str(e)) from None
 
 
+cli.add_command(cli_export.export)
+cli.add_command(cli_export.exec_)
 cli.add_command(cli_openhands1.import_)
 cli.add_command(cli_openhands1.apply)
 

@@ -14,12 +14,12 @@ from tui.core import settings as S
 from tui.core.secrets import SecretStoreError
 
 if TYPE_CHECKING:
-    from tui.cli.main import Ctx
+    from tui.cli.context import Ctx
     from tui.core.openhands1 import Found, JsonDoc
     from tui.core.openhands1_sync import ImportPlan
 
 def fail(message: str) -> NoReturn:
-    from tui.cli.main import Fail
+    from tui.cli.context import Fail
 
     raise Fail(message)
 

@@ -17,7 +17,8 @@ from tui.core import fields as F
 from tui.core import values as VAL
 from tui.core.catalog import provider_of
 from tui.core.config_file import DELETE, ConfigError, ConfigFile
-from tui.core.secrets import KeyringHealth, SecretStore, SecretStoreError, account, for_env
+from tui.core.keyring_problems import for_env
+from tui.core.secrets import KeyringHealth, SecretStore, SecretStoreError, account
 
 EXTENDED = ("extended", "llm_settings")  # where env-only fields live; OpenHands ignores it
 AWS_PROVIDERS = ("bedrock", "sagemaker")

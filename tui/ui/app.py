@@ -44,13 +44,13 @@ from tui.core.draft import Draft, read_keyring
 from tui.core.secrets import KeyringHealth, SecretStore, SecretStoreError
 from tui.live import preload
 from tui.ui.advanced_pane import AdvancedPane, group_order
+from tui.ui.key_field import KeyField
 from tui.ui.openhands1 import OpenHands1Actions
 from tui.ui.widgets import (
     ChoiceScreen,
     FieldLine,
     FieldRow,
     HelpScreen,
-    KeyField,
     PickerScreen,
     SaveScreen,
     Tick,
