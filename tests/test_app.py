@@ -330,7 +330,7 @@ async def test_first_run_without_typing_opens_the_wizard(no_keyring: None,
 
 def test_picker_rows_count_and_price_like_people_write() -> None:
     from tui.core import catalog as C
-    from tui.ui.app import model_line
+    from tui.ui.pickers import model_line
     from tui.ui.wizard import provider_label
 
     one = C.Provider("x", "X", "x/", 1, False, False)

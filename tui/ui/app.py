@@ -19,7 +19,6 @@ from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.content import Content
 from textual.lazy import Lazy
 from textual.screen import Screen
 from textual.widget import Widget
@@ -35,32 +34,31 @@ from textual.widgets import (
 from tui.core import catalog as C
 from tui.core import fields as F
 from tui.core import model_text as T
-from tui.core import presets as P
 from tui.core import search as Q
-from tui.core import servers as SV
 from tui.core import settings as S
-from tui.core.config_file import ConfigChangedError, ConfigError, ConfigFile
-from tui.core.draft import Draft, read_keyring
-from tui.core.secrets import KeyringHealth, SecretStore, SecretStoreError
+from tui.core.config_file import ConfigError, ConfigFile
+from tui.core.draft import Draft
+from tui.core.secrets import KeyringHealth, SecretStore
 from tui.live import preload
 from tui.ui.advanced_pane import AdvancedPane, group_order
+from tui.ui.file_actions import FileActions
 from tui.ui.key_field import KeyField
 from tui.ui.openhands1 import OpenHands1Actions
+from tui.ui.pickers import Pickers, provider_line
 from tui.ui.widgets import (
-    ChoiceScreen,
     FieldLine,
     FieldRow,
     HelpScreen,
     PickerScreen,
-    SaveScreen,
     Tick,
+    show,
 )
 
 SETTINGS_PANE = ("model", "api_key", "max_budget_per_task")  # also on the Settings pane
 PRELOAD_IDLE_S = 0.5  # LiteLLM starts loading once no key was pressed for this long
 
 
-class SettingsApp(KeyField, OpenHands1Actions, App[None]):
+class SettingsApp(KeyField, OpenHands1Actions, FileActions, Pickers, App[None]):
     """llm-settings: edit the [llm] settings of an OpenHands config.toml."""
 
     CSS_PATH = "app.tcss"
@@ -318,26 +316,6 @@ class SettingsApp(KeyField, OpenHands1Actions, App[None]):
                 row.set_text(text)
         self.refresh_all()
 
-    def sync_provider(self) -> None:
-        assert self.draft is not None
-        values = self.draft.values()
-        model = self.draft.texts["model"] or values.get("model")  # a prefix alone too
-        provider = P.provider_choice(model, values.get("base_url"),
-                                     values.get("custom_llm_provider"))
-        self.show_provider(provider)
-
-    def show_provider(self, provider: str) -> None:
-        """The provider button's label and the provider's guide under it."""
-        self.provider = provider
-        button = self.query_one("#provider", Button)
-        button.label = Content(f"{C.display_name(provider)} ▾")  # plain text, not markup
-        button.refresh(layout=True)  # its width follows the label (a label change only repaints)
-        preset = P.preset_for(provider)
-        text = preset.guide if preset else ""
-        if preset and preset.warning:
-            text += f"\n⚠ {preset.warning}"
-        show(self.query_one("#provider-guide", Static), text)
-
     @on(Button.Pressed, "#provider")
     def action_pick_provider(self) -> None:
         """The provider picker: type to search the catalog's providers, guides first."""
@@ -353,27 +331,6 @@ class SettingsApp(KeyField, OpenHands1Actions, App[None]):
 
         self.push_screen(PickerScreen("LLM Provider — type to search", C.providers, search,
                                       allow_free_text=False), picked)
-
-    def choose_provider(self, provider: str) -> None:
-        """Picking a provider applies its guide: model prefix, base URL, API version."""
-        assert self.draft is not None
-        values = self.draft.values()
-        old = self.provider  # what the button shows: a prefix alone is no valid model yet
-        if old == provider:
-            return
-        typed = self.draft.texts["model"] or values.get("model")
-        model = P.switch_provider(typed, provider, old, values.get("base_url"))
-        self.set_field("model", model)
-        preset = P.preset_for(provider)
-        if preset is not None:
-            for name in P.PRESET_OWNED:
-                default = next((f.default for f in preset.fields if f.name == name), None)
-                if name == "custom_llm_provider":
-                    default = preset.custom_llm_provider
-                self.set_field(name, default or "")
-        self.show_provider(provider)
-        if model.endswith("/"):
-            self.notify(f"Now pick or type the {C.display_name(provider)} model (F4).")
 
     @on(Button.Pressed, "#pick")
     def _pick_pressed(self) -> None:
@@ -502,247 +459,6 @@ class SettingsApp(KeyField, OpenHands1Actions, App[None]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
-    def action_pick_model(self) -> None:
-        """F4: the model picker — the server's own models for an OpenAI-compatible base URL,
-        the embedding models when the embedding field has focus, else the chat catalog."""
-        if self.draft is None:
-            return
-        focused = self.focused
-        row = next((a for a in (focused.ancestors if focused else [])
-                    if isinstance(a, FieldRow)), None)
-        if row is not None and row.field.name == "embedding_model":
-            self.open_picker("embedding_model", "Embedding model", C.embedding_models())
-            return
-        values = self.draft.effective()[0]
-        preset = P.preset_for(self.provider)  # as the button shows it, a bare prefix too
-        compatible = preset is None or preset.models_from == "server" or preset.prefix in (
-            "openai/", "litellm_proxy/")
-        if values.get("base_url") and compatible:
-            self.notify(f"Asking {values['base_url']} for its models…")
-            self.fetch_models(self.draft.with_texts({}), values["base_url"],
-                              preset.prefix if preset else "openai/")
-            return
-        self.open_picker("model", "LLM Model — type to search the catalog", C.chat_models(),
-                         provider=self.provider)
-
-    def open_picker(self, field: str, title: str, models: list[Any],
-                    provider: str | None = None) -> None:
-        """A fuzzy picker over catalog models (or plain names) that sets ``field``."""
-
-        def search(query: str, items: list[Any]) -> list[tuple[str, str]]:
-            if items and isinstance(items[0], str):
-                return [(n, n) for n in items if query.lower() in n.lower()]
-            if not query and provider:
-                items = [m for m in items if m.provider == provider] or items
-            return [(m.id, model_line(m)) for m, _s, _p in Q.search(query, items, limit=200)]
-
-        def picked(model_id: str | None) -> None:
-            if model_id:
-                self.set_field(field, model_id)
-                if field == "model":
-                    self.sync_provider()
-
-        self.push_screen(PickerScreen(title, lambda: models, search), picked)
-
-    @work(thread=True, exclusive=True, group="fetch", exit_on_error=False)
-    def fetch_models(self, draft: Draft, base_url: str, prefix: str) -> None:
-        """The server's models, asked with the key of the draft's own account only."""
-        key = draft.keys(read_keyring(draft.target(), self.store))["api_key"].value
-        try:
-            names = SV.fetch_models(base_url, key)
-        except SV.FetchError as e:
-            self.call_from_thread(self.notify, f"{e} Showing the catalog instead.",
-                                  title="Fetch models", severity="warning", timeout=8)
-            self.call_from_thread(self.open_picker, "model", "LLM Model — catalog",
-                                  C.chat_models())
-            return
-        ids = [prefix + n for n in names]
-        self.call_from_thread(self.open_picker, "model",
-                              f"LLM Model — {len(ids)} served by {base_url}", ids)
-
-    def action_save(self) -> None:
-        if self.draft is None:
-            self.notify("Nothing can be saved: the file could not be read.", severity="error")
-            return
-        errors = self.draft.errors()
-        if errors:
-            name, reason = next(iter(errors.items()))
-            self.save_toast(f"{F.BY_NAME[name].label} ({name}): {reason}", title="Not saved",
-                            severity="error")
-            self.focus_field(name)
-            return
-        changes = self.draft.changes()
-        if not changes:
-            self.notify("No changes to save.")
-            return
-        body = "\n".join(self.draft.summary())
-        if any(F.BY_NAME[c.name].secret for c in changes):
-            body += f"\n\nThe key goes to {self.draft.key_destination(self.store)}."
-        try:
-            diff = self.draft.file_diff() or [f"{self.path.name} does not change."]
-        except ConfigError as e:
-            diff = [f"✗ {e}"]
-        self.push_screen(SaveScreen(f"Save to {self.path.name}?", body, diff),
-                         lambda choice: self.do_save() if choice == "save" else None)
-
-    def focus_field(self, name: str) -> None:
-        for row in self.query(FieldRow):
-            if row.field.name == name:
-                pane = "settings" if row.id and row.id.startswith("s-") else "advanced"
-                self.action_pane(pane)
-                row.query_one("#input").focus()
-                return
-
-    @work(thread=True, exclusive=True, group="save", exit_on_error=False)
-    def do_save(self, then_quit: bool = False, then: Any = None) -> None:
-        """Save off the UI thread; then quit, or run ``then()`` (e.g. a group switch)."""
-        assert self.draft is not None
-        try:
-            done = self.draft.save(self.store)
-        except ConfigChangedError as e:
-            self.call_from_thread(self.save_toast, f"{e} Press ctrl+r to reload (edits are "
-                                  "kept).", title="Not saved", severity="error", timeout=10)
-            return
-        except (ConfigError, F.FieldError, SecretStoreError) as e:
-            self.call_from_thread(self.save_toast, str(e), title="Not saved",
-                                  severity="error", timeout=10)
-            return
-        self.call_from_thread(self._saved, done, then_quit, then)
-
-    def save_toast(self, message: str, **kwargs: Any) -> None:
-        """The outcome of a save, replacing what earlier saves said."""
-        self.clear_notifications()
-        self.notify(message, **kwargs)
-
-    def _saved(self, done: list[str], then_quit: bool, then: Any = None) -> None:
-        self.save_toast("\n".join(done) or "Saved.", title="Saved")
-        if then_quit:
-            self.exit()
-            return
-        if then is not None:
-            then()
-            return
-        self.rebuild()
-
-    def rebuild(self) -> None:
-        """Re-read the draft into every row (after save, reload or a group switch)."""
-        self.revealed = None
-        self.stored = self._stored_for = None  # the file or the keyring changed: read again
-        self.check_keyring()
-        self.refresh_rows()
-        self.hide_key()
-        self.refresh_openhands1()
-
-    def refresh_rows(self) -> None:
-        if self.draft is None:
-            return
-        for row in self.query(FieldRow):
-            row.set_text(self.draft.texts[row.field.name])
-            row.set_placeholder(self.draft.fallback_text(row.field.name))
-        self.refresh_tick()
-        self.sync_provider()
-        self.refresh_all()
-
-    def advanced_mounted(self, pane: Widget) -> None:
-        """The Advanced pane's rows were built from the draft of the first screen: bring them
-        up to date (only them: an edit on the Settings pane may still be on its way)."""
-        if self.draft is None:
-            return
-        for row in pane.query(FieldRow):
-            row.set_text(self.draft.texts[row.field.name])
-        self.refresh_all()
-        self.show_focused()
-
-    def action_reload(self) -> None:
-        """Re-read config.toml; unsaved edits are re-applied on top."""
-        edits = {c.name: c.new for c in self.draft.changes()} if self.draft else {}
-        was_broken = self.draft is None
-        self._load()
-        if self.draft is None:
-            self.notify(self.load_error or "cannot read the file", severity="error")
-            return
-        if was_broken:
-            self.refresh(recompose=True)
-            self.call_after_refresh(self.on_mount)
-            return
-        for name, text in edits.items():
-            self.draft.set_text(name, text)
-        self.rebuild()
-        self.notify(f"Reloaded {self.path}" + (f"; {len(edits)} edit(s) kept" if edits else ""))
-
-    def action_groups(self) -> None:
-        if self.draft is None:
-            return
-        groups = [None, *S.group_names(self.draft.cfg)]
-
-        def items() -> list[str | None]:
-            return groups
-
-        def search(query: str, names: list[str | None]) -> list[tuple[str, str]]:
-            out = [("__llm__" if g is None else g, S.group_label(g)) for g in names
-                   if query.lower() in S.group_label(g).lower()]
-            if query and query not in S.group_names(self.draft.cfg):  # type: ignore[union-attr]
-                out.append((f"__new__{query}", f"Create [llm.{query}]"))
-            return out
-
-        def chosen(ident: str | None) -> None:
-            if ident is None:
-                return
-            name = None if ident == "__llm__" else ident.removeprefix("__new__")
-            reason = check_group_name(name) if ident.startswith("__new__") else None
-            if reason:
-                self.notify(reason, severity="error")
-                return
-            self.guard(lambda: self.switch_group(name))
-
-        # The typed name has its own row ("Create [llm.NAME]"): Enter picks the first row.
-        self.push_screen(PickerScreen("Group — pick one, or type a new name", items, search,
-                                      allow_free_text=False), chosen)
-
-    def switch_group(self, group: str | None) -> None:
-        self.group = group
-        self._load()
-        self.rebuild()
-        created = group and self.draft and group not in S.group_names(self.draft.cfg)
-        self.notify(f"Now editing {S.group_label(group)}"
-                    + (" (new: created when you save)" if created else ""))
-
-    def guard(self, then: Any) -> None:
-        """Run ``then`` now, or after Save / Discard when there are unsaved changes."""
-        if self.draft is None or not self.draft.dirty:
-            then()
-            return
-        body = "\n".join(c.line() for c in self.draft.changes())
-
-        def chosen(choice: str | None) -> None:
-            if choice == "discard":
-                self.draft.reset()  # type: ignore[union-attr]
-                then()
-            elif choice == "save":
-                self.do_save(then=then)  # the switch happens once the save succeeded
-
-        self.push_screen(ChoiceScreen("Unsaved changes", body,
-                                      [("save", "Save", "primary"),
-                                       ("discard", "Discard", "error"),
-                                       ("keep", "Keep editing", "default")]), chosen)
-
-    async def action_quit(self) -> None:
-        if self.draft is None or not self.draft.dirty:
-            self.exit()
-            return
-        body = "\n".join(c.line() for c in self.draft.changes())
-
-        def chosen(choice: str | None) -> None:
-            if choice == "save":
-                self.do_save(then_quit=True)
-            elif choice == "discard":
-                self.exit()
-
-        self.push_screen(ChoiceScreen("Quit with unsaved changes?", body,
-                                      [("save", "Save", "primary"),
-                                       ("discard", "Discard", "error"),
-                                       ("keep", "Keep editing", "default")]), chosen)
-
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Save", "Save the changes (ctrl+s)", self.action_save)
@@ -774,34 +490,7 @@ def settle_heap() -> None:
         gc.enable()
 
 
-def show(widget: Static, text: str) -> None:
-    """Update a Static only when its text changes: every update lays the screen out again."""
-    if widget.content != text:
-        widget.update(text)
 
-
-def provider_line(p: C.Provider) -> str:
-    """One provider-picker row: verified mark, name, model prefix, model count, guide."""
-    mark = "✓ " if p.verified else "  "
-    count = T.plural(p.model_count, "model") if p.model_count else "models from the server"
-    guide = " · guide" if p.guide else ""
-    return f"{mark}{p.name}  {p.prefix}  {count}{guide}"
-
-
-def model_line(m: C.Model) -> str:
-    """One picker row: verified (or newer) mark, id, context window, price in/out per 1M
-    tokens."""
-    price = (f"{T.usd(m.input_price)}/{T.usd(m.output_price)}"
-             if m.input_price is not None and m.output_price is not None else "")
-    return f"{T.mark(m)}{m.id}{T.newer_note(m)}  {T.context_text(m)}  {price}".rstrip()
-
-
-def check_group_name(name: str) -> str | None:
-    if not name or not all(c.isalnum() or c in "-_" for c in name):
-        return "a group name is letters, digits, - and _"
-    if name in F.BY_NAME:
-        return f"{name!r} is a setting's name; OpenHands would misread the group"
-    return None
 
 
 def run(path: Path, group: str | None, setup: bool | None = None) -> None:

@@ -349,3 +349,9 @@ class HelpScreen(ModalScreen[None]):
     @on(Button.Pressed, "#close")
     def _close(self) -> None:
         self.dismiss(None)
+
+
+def show(widget: Static, text: str) -> None:
+    """Update a Static only when its text changes: every update lays the screen out again."""
+    if widget.content != text:
+        widget.update(text)
