@@ -120,7 +120,7 @@ class LiveTestPanel(Vertical, can_focus=True):
         Binding("c", "copy_curl", "Copy as curl", id="copy-curl", show=False),  # on its button
     ]
 
-    limits: Any = None  # the test's own limits (a live_limits.Limits); None: its defaults
+    limits: Any = None  # the test's own limits (a tui.live.limits.Limits); None: its defaults
 
     @property
     def as_(self) -> str:
