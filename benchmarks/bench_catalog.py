@@ -2,7 +2,7 @@
 
 Goal: a search per keystroke well under one 60 Hz frame (16 ms). Each typing sequence is
 typed one character at a time (as the model picker's input does), with the incremental
-narrowing of :func:`tui.catalog.search`, and again with it disabled ("cold": every
+narrowing of :func:`tui.core.search.search`, and again with it disabled ("cold": every
 keystroke searches the whole catalog).
 
     .venv/bin/python benchmarks/bench_catalog.py [--runs N]
@@ -20,7 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tui import catalog as C  # noqa: E402
+from tui.core import catalog as C  # noqa: E402
+from tui.core import search as Q  # noqa: E402
 
 GOAL_MS = 16.0
 SEQUENCES = (
@@ -65,12 +66,12 @@ def bench_load(runs: int) -> dict[str, list[float]]:
 
 
 def bench_import(runs: int) -> list[float]:
-    """``import tui.catalog`` in a fresh interpreter (no catalog read), via -X importtime."""
+    """``import tui.core.catalog`` in a fresh interpreter (no catalog read), via -X importtime."""
     times = []
     for _ in range(runs):
-        err = subprocess.run([sys.executable, "-X", "importtime", "-c", "import tui.catalog"],
+        err = subprocess.run([sys.executable, "-X", "importtime", "-c", "import tui.core.catalog"],
                              cwd=ROOT, capture_output=True, text=True, check=True).stderr
-        line = next(x for x in err.splitlines() if x.rstrip().endswith("| tui.catalog"))
+        line = next(x for x in err.splitlines() if x.rstrip().endswith("| tui.core.catalog"))
         times.append(int(line.split("|")[1]) / 1000)
     return times
 
@@ -82,12 +83,12 @@ def bench_typing(runs: int, incremental: bool) -> tuple[list[float], dict[str, f
     best: dict[str, float] = {}
     for _ in range(runs):
         for seq in SEQUENCES:
-            C._last = None
+            Q._last = None
             for n in range(1, len(seq) + 1):
                 if not incremental:
-                    C._last = None
+                    Q._last = None
                 start = time.perf_counter()
-                C.search(seq[:n], models)
+                Q.search(seq[:n], models)
                 took = ms(time.perf_counter() - start)
                 per_key.append(took)
                 key = f"{seq!r}[:{n}]"
@@ -111,12 +112,12 @@ def main() -> int:
     models = C.chat_models()
     print(f"catalog: {len(C.entries())} entries, {len(models)} chat models, "
           f"{len(C.providers())} providers")
-    print(f"import tui.catalog       median {statistics.median(imports):6.2f} ms")
+    print(f"import tui.core.catalog       median {statistics.median(imports):6.2f} ms")
     for name, label in (("json", "read JSON (entries)"), ("models", "build models+providers"),
                         ("total", "load total")):
         print(f"{label:<24} median {statistics.median(load[name]):6.2f} ms")
 
-    C.search("warm up", models)
+    Q.search("warm up", models)
     for incremental in (True, False):
         per_key, best = bench_typing(args.runs, incremental)
         med = statistics.median(per_key)

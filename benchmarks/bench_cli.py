@@ -58,7 +58,7 @@ def main() -> int:
                 a.append(timed(show, env))
                 b.append(timed(base, env))
             trace = subprocess.run(
-                [sys.executable, "-X", "importtime", "-m", "tui.cli", "--config", str(cfg),
+                [sys.executable, "-X", "importtime", "-m", "tui.cli.main", "--config", str(cfg),
                  "show"], env=env, capture_output=True, text=True, cwd=ROOT)
         heavy = sorted({line.split("|")[-1].strip().split(".")[0]
                         for line in trace.stderr.splitlines()

@@ -1,6 +1,6 @@
 """Live test engine benchmarks, against the fault server on loopback.
 
-1. Time to first token through ``tui.live_test.run`` vs a bare ``litellm.acompletion`` stream
+1. Time to first token through ``tui.live.check.run`` vs a bare ``litellm.acompletion`` stream
    with the same arguments (median of interleaved runs; goal: < 2 ms added).
 2. Countdown drift over a real 30 s wait (``--quick``: 5 s): when each Waiting tick and the
    next attempt happen vs when they should (goal: < 100 ms).
@@ -21,8 +21,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests import fault_server as fs
-from tui import fields as F
-from tui import live_test as L
+from tui.core import fields as F
+from tui.live import check as L
+from tui.live import events as E
 
 
 def settings(url: str, **over: Any) -> dict[str, Any]:
@@ -37,9 +38,9 @@ async def engine_ttft(values: dict[str, Any]) -> float:
     first = None
     start = time.perf_counter()
     async for e in L.run(values):
-        if first is None and isinstance(e, L.Token):
+        if first is None and isinstance(e, E.Token):
             first = time.perf_counter()
-    assert first is not None and isinstance(e, L.Done), e
+    assert first is not None and isinstance(e, E.Done), e
     return first - start
 
 
@@ -74,7 +75,7 @@ async def ttft(server: fs.FaultServer, runs: int) -> None:
     me, mb = statistics.median(engine) * 1000, statistics.median(bare) * 1000
     print(f"time to first token, median of {runs} interleaved runs each:")
     print(f"  bare litellm.acompletion stream: {mb:7.2f} ms")
-    print(f"  through tui.live_test.run:       {me:7.2f} ms")
+    print(f"  through tui.live.check.run:       {me:7.2f} ms")
     verdict = "ok" if me - mb < 2 else "OVER GOAL"
     print(f"  added by the engine:             {me - mb:+7.2f} ms  (goal < 2 ms: {verdict})")
 
@@ -86,9 +87,9 @@ async def drift(server: fs.FaultServer, seconds: int) -> None:
     retried = None
     async for e in L.run(values):
         now = time.perf_counter()
-        if isinstance(e, L.Waiting):
+        if isinstance(e, E.Waiting):
             ticks.append((e.seconds_left, now))
-        elif isinstance(e, L.Attempt) and e.n == 2:
+        elif isinstance(e, E.Attempt) and e.n == 2:
             retried = now
     assert retried is not None and ticks[0][0] == seconds
     start = ticks[0][1]

@@ -27,9 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.fault_server import FaultServer, ok  # noqa: E402
-from tui.app import SettingsApp  # noqa: E402
-from tui.secrets import SecretStore  # noqa: E402
-from tui.test_pane import LiveTestPanel  # noqa: E402
+from tui.core.secrets import SecretStore  # noqa: E402
+from tui.ui.app import SettingsApp  # noqa: E402
+from tui.ui.check_pane import LiveTestPanel  # noqa: E402
 
 GOAL_STALL_MS = 50.0
 AFTER_S = 1.0  # the UI is watched from F6 to this long after the stream ends

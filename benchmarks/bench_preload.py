@@ -6,7 +6,7 @@
    F6 to the pty, 10 s after the first screen, to the server receiving the request.
    Goal: F6 to request <= 0.3 s (median).
 2. Keystrokes during the preload: in a process like the app's, an event loop that wakes every
-   5 ms while ``tui.preload`` imports LiteLLM; its worst lateness is the longest a keystroke
+   5 ms while ``tui.live.preload`` imports LiteLLM; its worst lateness is the longest a keystroke
    would wait (reported, with the 99th percentile).
 3. The CLI: `llm-settings test --json` as a whole process minus the completion itself (the
    engine's duration_s: request to last chunk), vs `python -c "import litellm"`.
@@ -46,7 +46,7 @@ F6 = b"\x1b[17~"  # xterm
 OPEN_S = 10.0
 GOAL_F6_S = 0.3
 GOAL_CLI = 1.1
-MAIN = "import sys; sys.path.insert(0, sys.argv.pop(1)); from tui.cli import main; main()"
+MAIN = "import sys; sys.path.insert(0, sys.argv.pop(1)); from tui.cli.main import main; main()"
 
 
 def drain(master: int, seconds: float) -> None:
@@ -84,12 +84,12 @@ def app_run(root: Path, config: Path, env: dict[str, str], server: fs.FaultServe
 STALL = r"""
 import asyncio, json, sys, time
 sys.path.insert(0, sys.argv[1])
-from tui import preload
+from tui.live import preload
 
 
 async def main():
     late = []
-    preload.start(("tui.test_pane",))
+    preload.start(("tui.ui.check_pane",))
     while not preload.done():
         t = time.perf_counter()
         await asyncio.sleep(0.005)

@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 import tomlkit  # noqa: E402
 
 from tests.files import TEMPLATE as FIXTURE  # noqa: E402
-from tui.config_file import ConfigFile  # noqa: E402
+from tui.core.config_file import ConfigFile  # noqa: E402
 
 
 def bench(runs: int) -> None:

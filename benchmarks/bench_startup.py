@@ -6,7 +6,7 @@ starts just before the spawn and stops when the terminal has received the Settin
 moment, then ctrl+q quits the app. Interleaved with it, the same interpreter runs
 `python -c "import litellm"` (LITELLM_LOCAL_MODEL_COST_MAP=True: no network fetch).
 
-A probe run executes the same path (`tui.cli.main(["--config", F])`) with a hook on the app's
+A probe run executes the same path (`tui.cli.main.main(["--config", F])`) with a hook on the app's
 first refresh after mount, and checks there that litellm was not imported.
 
 Goals: start-up median at most 10% of the litellm import median; RSS at the first screen
@@ -55,16 +55,16 @@ TIMEOUT = 30.0
 def probe(config: str) -> None:
     """Run the app exactly as the console script does, reporting at the first refresh."""
     fd = int(os.environ[PROBE_FD])
-    import tui.app
-    from tui import cli
+    import tui.ui.app
+    from tui.cli import main as cli
 
-    original = tui.app.SettingsApp.on_mount
+    original = tui.ui.app.SettingsApp.on_mount
 
-    def on_mount(self: tui.app.SettingsApp) -> None:
+    def on_mount(self: tui.ui.app.SettingsApp) -> None:
         original(self)  # the app's own mount: title, rows, keyring and catalog workers
         self.call_after_refresh(first_frame, self)
 
-    def first_frame(app: tui.app.SettingsApp) -> None:
+    def first_frame(app: tui.ui.app.SettingsApp) -> None:
         import resource
 
         from textual.widgets import TabbedContent
@@ -79,7 +79,7 @@ def probe(config: str) -> None:
         os.close(fd)
         app.exit()
 
-    tui.app.SettingsApp.on_mount = on_mount  # type: ignore[method-assign]
+    tui.ui.app.SettingsApp.on_mount = on_mount  # type: ignore[method-assign]
     cli.main(["--config", config])
 
 

@@ -38,10 +38,10 @@ from textual.widgets import Label  # noqa: E402
 from tests import fault_server as fs  # noqa: E402
 from tests.app_helpers import make_app, settle, type_into, wait_until  # noqa: E402
 from tests.keyring_env import missing_programs, start_keyring_session  # noqa: E402
-from tui.app import SettingsApp  # noqa: E402
-from tui.secrets import SecretStore, account  # noqa: E402
-from tui.test_pane import LiveTestPanel  # noqa: E402
-from tui.widgets import ChoiceScreen, PickerScreen  # noqa: E402
+from tui.core.secrets import SecretStore, account  # noqa: E402
+from tui.ui.app import SettingsApp  # noqa: E402
+from tui.ui.check_pane import LiveTestPanel  # noqa: E402
+from tui.ui.widgets import ChoiceScreen, PickerScreen  # noqa: E402
 
 DEMO = Path("/tmp/llm-settings-demo")
 CONFIG = DEMO / "config.toml"

@@ -25,9 +25,9 @@ from textual.widgets import Input, Select, Static
 from textual.worker import WorkerCancelled
 
 from tests.files import TEMPLATE
-from tui.app import SettingsApp
-from tui.secrets import SecretStore
-from tui.widgets import FieldRow
+from tui.core.secrets import SecretStore
+from tui.ui.app import SettingsApp
+from tui.ui.widgets import FieldRow
 
 SIZE = (80, 24)
 WAIT = 60.0

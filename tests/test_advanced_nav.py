@@ -12,9 +12,9 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from tests.app_helpers import SIZE, make_app, row, run, screen_text, settle, wait_until
-from tui import fields as F
-from tui.app import SettingsApp
-from tui.widgets import FieldRow
+from tui.core import fields as F
+from tui.ui.app import SettingsApp
+from tui.ui.widgets import FieldRow
 
 CONFIG = '[llm]\nmodel = "openai/gpt-4o"\n'
 

@@ -39,11 +39,11 @@ from tests.app_helpers import (
     wait_until,
 )
 from tests.keyring_env import CANARY
-from tui import fields as F
-from tui.app import SettingsApp
-from tui.secrets import KeyringHealth, SecretStore
-from tui.widgets import ChoiceScreen, HelpScreen, PickerScreen
-from tui.wizard import SetupWizard
+from tui.core import fields as F
+from tui.core.secrets import KeyringHealth, SecretStore
+from tui.ui.app import SettingsApp
+from tui.ui.widgets import ChoiceScreen, HelpScreen, PickerScreen
+from tui.ui.wizard import SetupWizard
 
 
 @pytest.fixture
@@ -126,7 +126,9 @@ async def test_collector_paused_for_start_up_resumes_at_the_first_screen(no_keyr
 
 @run
 async def test_pick_provider_then_model_by_keyboard(no_keyring: None, cfg: Path) -> None:
-    from tui import catalog as C
+    from tui.core import catalog as C
+    from tui.core import model_text as T
+    from tui.core import presets as P
 
     app = make_app(cfg)
     async with app.run_test(size=SIZE) as pilot:
@@ -171,12 +173,12 @@ async def test_pick_provider_then_model_by_keyboard(no_keyring: None, cfg: Path)
         assert not isinstance(app.screen, ModalScreen)
         assert field_input(app, "model", "s").value == first
         assert field_input(app, "model", "a").value == first
-        assert app.provider == C.provider_choice(first)
+        assert app.provider == P.provider_choice(first)
         assert str(provider.label) == f"{C.display_name(app.provider)} ▾"
         info = str(app.query_one("#model-info", Static).render())
         model = C.find(first)
         assert model is not None
-        assert C.context_text(model) in info and "$" in info and "per 1M tokens" in info
+        assert T.context_text(model) in info and "$" in info and "per 1M tokens" in info
 
 
 @run
@@ -327,9 +329,9 @@ async def test_first_run_without_typing_opens_the_wizard(no_keyring: None,
 
 
 def test_picker_rows_count_and_price_like_people_write() -> None:
-    from tui import catalog as C
-    from tui.app import model_line
-    from tui.wizard import provider_label
+    from tui.core import catalog as C
+    from tui.ui.pickers import model_line
+    from tui.ui.wizard import provider_label
 
     one = C.Provider("x", "X", "x/", 1, False, False)
     assert provider_label(one).endswith(" 1 model")

@@ -28,10 +28,10 @@ from tests.app_helpers import (
     wait_until,
 )
 from tests.fault_server import FaultServer
-from tui.app import SettingsApp
-from tui.secrets import SecretStore, SecretStoreError
-from tui.test_pane import LiveTestPanel
-from tui.widgets import PickerScreen
+from tui.core.secrets import SecretStore, SecretStoreError
+from tui.ui.app import SettingsApp
+from tui.ui.check_pane import LiveTestPanel
+from tui.ui.widgets import PickerScreen
 
 ANTHROPIC = "sk-ant-canary-anthropic-0a1b2c3d4e5f"
 LOCAL = "sk-local-canary-server-9z8y7x6w5v4u"
@@ -235,7 +235,7 @@ async def test_unreadable_keyring_is_said_never_not_set(real_keyring: dict[str, 
 @run
 async def test_wizard_switch_to_local_server_never_sends_the_other_providers_key(
         real_keyring: dict[str, str], tmp_path: Path, local_key: str | None) -> None:
-    from tui.wizard import SetupWizard
+    from tui.ui.wizard import SetupWizard
 
     cfg = tmp_path / "config.toml"
     cfg.write_text('[llm]\nmodel = "anthropic/claude-sonnet-4-20250514"\n')

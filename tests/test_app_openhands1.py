@@ -18,7 +18,7 @@ from textual.widgets import Static
 from tests.app_helpers import SIZE, choose, make_app, run, settle, wait_until
 from tests.test_app import dialog_text
 from tests.test_openhands1 import CLI_KEY, FIX
-from tui.widgets import ChoiceScreen
+from tui.ui.widgets import ChoiceScreen
 
 SERVICE = "llm-settings"
 

@@ -25,8 +25,8 @@ from tests.app_helpers import (
     type_into,
     wait_until,
 )
-from tui import fields as F
-from tui.widgets import FieldRow
+from tui.core import fields as F
+from tui.ui.widgets import FieldRow
 
 WHOLE = [f.name for f in F.FIELDS if f.group == F.WHOLE_CONFIG]
 BASE = '[llm]\nmodel = "anthropic/claude-sonnet-4-20250514"\n\n[llm.gpt]\nmodel = "openai/gpt-4o"\n'

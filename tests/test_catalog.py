@@ -15,7 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from tui import catalog as C
+from tui.core import catalog as C
+from tui.core import model_text as T
+from tui.core import presets as P
+from tui.core import search as Q
+from tui.core import servers as SV
+from tui.core import verified as V
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-test-SECRET-9876"
@@ -27,9 +32,9 @@ def test_counts_and_verified_first() -> None:
     assert len(raw_chat) > 3400
     chat = C.chat_models()
     assert len(chat) > 3400
-    assert [m.id for m in chat[: len(C.VERIFIED)]] == list(C.VERIFIED)
-    assert all(m.verified for m in chat[: len(C.VERIFIED)])
-    assert not any(m.verified for m in chat[len(C.VERIFIED):])
+    assert [m.id for m in chat[: len(V.VERIFIED)]] == list(V.VERIFIED)
+    assert all(m.verified for m in chat[: len(V.VERIFIED)])
+    assert not any(m.verified for m in chat[len(V.VERIFIED):])
     assert [m.id for m in chat if m.recommended] == ["anthropic/claude-3-7-sonnet-20250219"]
     assert all(m.mode == "chat" for m in chat)
     assert len({m.id for m in chat}) == len(chat)
@@ -186,46 +191,46 @@ def test_close_matches() -> None:
 
 def test_price_and_context_text() -> None:
     claude = C.find("anthropic/claude-3-7-sonnet-20250219")
-    assert C.price_text(claude) == "$3 / $15 per 1M tokens (in/out)"
-    assert C.context_text(claude) == "200K context"
+    assert T.price_text(claude) == "$3 / $15 per 1M tokens (in/out)"
+    assert T.context_text(claude) == "200K context"
     unknown = C.Model("openai/local-thing", "openai")
-    assert C.price_text(unknown) == "price unknown"
-    assert C.context_text(unknown) == "context unknown"
-    assert C.price_text(C.Model("x/y", "x", input_price=0.075, output_price=0.3)) == (
+    assert T.price_text(unknown) == "price unknown"
+    assert T.context_text(unknown) == "context unknown"
+    assert T.price_text(C.Model("x/y", "x", input_price=0.075, output_price=0.3)) == (
         "$0.075 / $0.30 per 1M tokens (in/out)")
-    assert C.price_text(C.Model("x/y", "x", input_price=2.99999, output_price=2.5)) == (
+    assert T.price_text(C.Model("x/y", "x", input_price=2.99999, output_price=2.5)) == (
         "$3 / $2.50 per 1M tokens (in/out)")
-    assert [C.tokens_text(n) for n in (131_072, 128_000, 1_048_576, 8192, 2_000_000)] == [
+    assert [T.tokens_text(n) for n in (131_072, 128_000, 1_048_576, 8192, 2_000_000)] == [
         "128K", "128K", "1M", "8K", "2M"]
-    line = C.summary(claude)
+    line = T.summary(claude)
     assert "recommended" in line and "200K context" in line and "tools" in line
 
 
 def test_cost_warning() -> None:
-    text = C.cost_warning(C.find("openai/o3"))
+    text = T.cost_warning(C.find("openai/o3"))
     assert "many requests" in text and "spending limit" in text and "usage" in text
     assert "$2 / $8 per 1M tokens (in/out)" in text
-    unknown = C.cost_warning("openai/my-local-model")
+    unknown = T.cost_warning("openai/my-local-model")
     assert "spending limit" in unknown and "no price" in unknown
     assert "openai/my-local-model" in unknown
 
 
 # ------------------------------------------------------------------------------- search
-def _ids(results: list[C.Match]) -> list[str]:
+def _ids(results: list[Q.Match]) -> list[str]:
     return [m.id for m, _score, _pos in results]
 
 
 @pytest.fixture
 def chat() -> list[C.Model]:
-    C._last = None
+    Q._last = None
     return C.chat_models()
 
 
 def test_search_empty_query_keeps_verified_first(chat: list[C.Model]) -> None:
-    results = C.search("", chat)
-    assert _ids(results)[: len(C.VERIFIED)] == list(C.VERIFIED)
+    results = Q.search("", chat)
+    assert _ids(results)[: len(V.VERIFIED)] == list(V.VERIFIED)
     assert len(results) == 200
-    assert len(C.search("  ", chat, limit=10)) == 10
+    assert len(Q.search("  ", chat, limit=10)) == 10
 
 
 @pytest.mark.parametrize(("query", "expected", "top"), [
@@ -242,12 +247,12 @@ def test_search_empty_query_keeps_verified_first(chat: list[C.Model]) -> None:
     ("groq gpt oss 120", "groq/openai/gpt-oss-120b", 3),
 ])
 def test_search_ranking(chat: list[C.Model], query: str, expected: str, top: int) -> None:
-    ids = _ids(C.search(query, chat))
+    ids = _ids(Q.search(query, chat))
     assert expected in ids[:top], ids[:5]
 
 
 def test_search_exact_name_before_longer_variants(chat: list[C.Model]) -> None:
-    ids = _ids(C.search("gpt4o", chat))
+    ids = _ids(Q.search("gpt4o", chat))
     assert ids.index("openai/gpt-4o") < ids.index("openai/gpt-4o-mini")
     assert ids.index("openai/gpt-4o") < ids.index("openai/gpt-4o-2024-08-06")
 
@@ -259,7 +264,7 @@ def test_search_exact_name_before_longer_variants(chat: list[C.Model]) -> None:
 ])
 def test_search_puts_the_makers_own_models_before_resellers(chat: list[C.Model], query: str,
                                                             maker: str) -> None:
-    ids = _ids(C.search(query, chat))
+    ids = _ids(Q.search(query, chat))
     assert ids[0].startswith(maker), ids[:5]
     provider = maker.split("/")[0]
     own = [i for i, m in enumerate(ids) if m.startswith(maker)]
@@ -269,7 +274,7 @@ def test_search_puts_the_makers_own_models_before_resellers(chat: list[C.Model],
 
 
 def test_search_positions_and_subsequence(chat: list[C.Model]) -> None:
-    results = C.search("cl37son", chat)
+    results = Q.search("cl37son", chat)
     assert results
     for m, score, positions in results:
         assert score > 0
@@ -278,124 +283,124 @@ def test_search_positions_and_subsequence(chat: list[C.Model]) -> None:
     best, _score, positions = results[0]
     assert [best.id[p] for p in positions[:2]] == ["c", "l"]  # in "claude", not "anthropic"
     assert positions[0] == best.name_start
-    assert C.search("zzzqqq", chat) == []
-    assert len(C.search("a", chat, limit=7)) == 7
+    assert Q.search("zzzqqq", chat) == []
+    assert len(Q.search("a", chat, limit=7)) == 7
 
 
 def test_incremental_narrowing_matches_a_fresh_search(chat: list[C.Model]) -> None:
     for phrase in ("claude sonnet", "gpt-4o-mini", "llama 3.3 70b", "o4-mini"):
-        C._last = None
+        Q._last = None
         for n in range(1, len(phrase) + 1):
-            typed = C.search(phrase[:n], chat)
-            C._last = None
-            fresh = C.search(phrase[:n], chat)
+            typed = Q.search(phrase[:n], chat)
+            Q._last = None
+            fresh = Q.search(phrase[:n], chat)
             assert _ids(typed) == _ids(fresh), phrase[:n]
         # Backspace (a query that does not extend the previous one) starts over.
-        assert _ids(C.search(phrase[:2], chat)) == _ids(C.search(phrase[:2], list(chat)))
+        assert _ids(Q.search(phrase[:2], chat)) == _ids(Q.search(phrase[:2], list(chat)))
 
 
 def test_search_per_keystroke_is_fast(chat: list[C.Model]) -> None:
     times = []
     for phrase in ("claude sonnet", "gemini 2.5 pro", "openai o4-mini"):
-        C._last = None
+        Q._last = None
         for n in range(1, len(phrase) + 1):
             start = time.process_time()  # CPU time: other processes do not count
-            C.search(phrase[:n], chat)
+            Q.search(phrase[:n], chat)
             times.append(time.process_time() - start)
     assert statistics.median(times) < 0.016  # the goal is one 60 Hz frame; typical ~2 ms
 
 
 # ------------------------------------------------------------------------------ presets
 def test_presets_cover_the_guides() -> None:
-    ids = [p.id for p in C.PRESETS]
+    ids = [p.id for p in P.PRESETS]
     assert ids == ["azure", "gemini", "vertex_ai", "groq", "openai", "openrouter", "anthropic",
                    "deepseek", "litellm_proxy", "sglang", "vllm", "ollama", "lm_studio",
                    "openai_compatible"]
-    prefixes = {p.id: p.prefix for p in C.PRESETS}
+    prefixes = {p.id: p.prefix for p in P.PRESETS}
     assert prefixes["azure"] == "azure/" and prefixes["vertex_ai"] == "vertex_ai/"
     assert prefixes["litellm_proxy"] == "litellm_proxy/"
     assert {prefixes[i] for i in ("sglang", "vllm", "ollama", "lm_studio")} == {"openai/"}
-    envs = {p.id: p.key_env for p in C.PRESETS}
+    envs = {p.id: p.key_env for p in P.PRESETS}
     assert envs["openai"] == "OPENAI_API_KEY" and envs["anthropic"] == "ANTHROPIC_API_KEY"
     assert envs["gemini"] == "GEMINI_API_KEY" and envs["groq"] == "GROQ_API_KEY"
     assert envs["litellm_proxy"] == "LITELLM_PROXY_API_KEY"
-    assert all(p.guide and p.guide.endswith(".") for p in C.PRESETS)
-    assert C.preset_for("google").id == "gemini"
-    assert C.preset_for("VertexAI").id == "vertex_ai"
-    assert C.preset_for("LM Studio").id == "lm_studio"
-    assert C.preset_for("bedrock") is None and C.preset_for(None) is None
+    assert all(p.guide and p.guide.endswith(".") for p in P.PRESETS)
+    assert P.preset_for("google").id == "gemini"
+    assert P.preset_for("VertexAI").id == "vertex_ai"
+    assert P.preset_for("LM Studio").id == "lm_studio"
+    assert P.preset_for("bedrock") is None and P.preset_for(None) is None
 
 
 def test_azure_preset() -> None:
-    azure = C.preset_for("azure")
+    azure = P.preset_for("azure")
     assert azure.model_label == "Deployment name"
-    values = C.apply_preset(azure, {"model": "my-gpt4o",
+    values = P.apply_preset(azure, {"model": "my-gpt4o",
                                     "base_url": "https://res.openai.azure.com/"})
     assert values == {"model": "azure/my-gpt4o", "base_url": "https://res.openai.azure.com/",
                       "api_version": "2024-12-01-preview", "custom_llm_provider": None}
-    values = C.apply_preset(azure, {"model": "azure/dep", "base_url": "https://r.example",
+    values = P.apply_preset(azure, {"model": "azure/dep", "base_url": "https://r.example",
                                     "api_version": "2025-01-01-preview"})
     assert values["model"] == "azure/dep" and values["api_version"] == "2025-01-01-preview"
-    with pytest.raises(C.PresetError, match="Endpoint"):
-        C.apply_preset(azure, {"model": "dep"})
-    with pytest.raises(C.PresetError, match="not a URL"):
-        C.apply_preset(azure, {"model": "dep", "base_url": "res.openai.azure.com"})
-    with pytest.raises(C.PresetError, match="required"):
-        C.apply_preset(azure, {"model": " "})
+    with pytest.raises(P.PresetError, match="Endpoint"):
+        P.apply_preset(azure, {"model": "dep"})
+    with pytest.raises(P.PresetError, match="not a URL"):
+        P.apply_preset(azure, {"model": "dep", "base_url": "res.openai.azure.com"})
+    with pytest.raises(P.PresetError, match="required"):
+        P.apply_preset(azure, {"model": " "})
 
 
 @pytest.mark.parametrize(("pid", "port"), [("sglang", 8000), ("vllm", 8000), ("ollama", 11434),
                                            ("lm_studio", 1234)])
 def test_local_presets(pid: str, port: int) -> None:
-    preset = C.preset_for(pid)
+    preset = P.preset_for(pid)
     assert preset.local and preset.models_from == "server"
     assert preset.base_url_default == f"http://localhost:{port}/v1"
     assert preset.key_default == "local" and "any value" in preset.key_help
     assert preset.key_env is None and preset.warning
-    values = C.apply_preset(preset, {"model": "Qwen/Qwen2.5-Coder-32B-Instruct"})
+    values = P.apply_preset(preset, {"model": "Qwen/Qwen2.5-Coder-32B-Instruct"})
     assert values["model"] == "openai/Qwen/Qwen2.5-Coder-32B-Instruct"
     assert values["base_url"] == f"http://localhost:{port}/v1"
     # A served name that itself starts with openai/ still gets the route prefix.
-    assert C.apply_preset(preset, {"model": "openai/gpt-oss-20b"})["model"] == (
+    assert P.apply_preset(preset, {"model": "openai/gpt-oss-20b"})["model"] == (
         "openai/openai/gpt-oss-20b")
 
 
 def test_vllm_preset_with_a_custom_url() -> None:
-    values = C.apply_preset(C.preset_for("vllm"), {"model": "my-model",
+    values = P.apply_preset(P.preset_for("vllm"), {"model": "my-model",
                                                     "base_url": "http://gpu-box:8000/v1"})
     assert values == {"model": "openai/my-model", "base_url": "http://gpu-box:8000/v1",
                       "api_version": None, "custom_llm_provider": None}
 
 
 def test_vertex_preset_uses_env_vars() -> None:
-    vertex = C.preset_for("vertex_ai")
+    vertex = P.preset_for("vertex_ai")
     assert not vertex.needs_key
     env_fields = {f.name for f in vertex.fields if f.env}
     assert env_fields == {"VERTEXAI_PROJECT", "VERTEXAI_LOCATION",
                           "GOOGLE_APPLICATION_CREDENTIALS"}
-    values = C.apply_preset(vertex, {"model": "gemini-2.5-pro", "VERTEXAI_PROJECT": "p"})
+    values = P.apply_preset(vertex, {"model": "gemini-2.5-pro", "VERTEXAI_PROJECT": "p"})
     assert values["model"] == "vertex_ai/gemini-2.5-pro"
     assert "VERTEXAI_PROJECT" not in values
-    env = C.preset_env(vertex, {"VERTEXAI_PROJECT": "my-proj",
+    env = P.preset_env(vertex, {"VERTEXAI_PROJECT": "my-proj",
                                 "GOOGLE_APPLICATION_CREDENTIALS": "/k.json"})
     assert env == {"VERTEXAI_PROJECT": "my-proj", "VERTEXAI_LOCATION": "us-central1",
                    "GOOGLE_APPLICATION_CREDENTIALS": "/k.json"}
-    with pytest.raises(C.PresetError, match="VERTEXAI_PROJECT"):
-        C.preset_env(vertex, {})
+    with pytest.raises(P.PresetError, match="VERTEXAI_PROJECT"):
+        P.preset_env(vertex, {})
 
 
 def test_proxy_and_cloud_presets() -> None:
-    proxy = C.preset_for("litellm_proxy")
-    values = C.apply_preset(proxy, {"model": "claude-3-7", "base_url": "http://localhost:4000"})
+    proxy = P.preset_for("litellm_proxy")
+    values = P.apply_preset(proxy, {"model": "claude-3-7", "base_url": "http://localhost:4000"})
     assert values["model"] == "litellm_proxy/claude-3-7"
     assert values["base_url"] == "http://localhost:4000"
-    openai = C.apply_preset(C.preset_for("openai"), {"model": "o3"})
+    openai = P.apply_preset(P.preset_for("openai"), {"model": "o3"})
     assert openai == {"model": "openai/o3", "base_url": None, "api_version": None,
                       "custom_llm_provider": None}
-    router = C.apply_preset(C.preset_for("openrouter"),
+    router = P.apply_preset(P.preset_for("openrouter"),
                             {"model": "all-hands/openhands-lm-32b-v0.1"})
     assert router["model"] == "openrouter/all-hands/openhands-lm-32b-v0.1"
-    assert C.apply_preset(C.preset_for("gemini"), {"model": "gemini/gemini-2.5-pro"})[
+    assert P.apply_preset(P.preset_for("gemini"), {"model": "gemini/gemini-2.5-pro"})[
         "model"] == "gemini/gemini-2.5-pro"
 
 
@@ -456,27 +461,27 @@ def server() -> Iterator[str]:
 
 
 def _error(base: str, key: str | None = KEY, timeout: float = 5.0) -> str:
-    with pytest.raises(C.FetchError) as info:
-        C.fetch_models(base, key, timeout=timeout)
+    with pytest.raises(SV.FetchError) as info:
+        SV.fetch_models(base, key, timeout=timeout)
     text = str(info.value)
     assert KEY not in text and "SECRET" not in text
     return text
 
 
 def test_fetch_openai_models(server: str) -> None:
-    assert C.fetch_models(server + "/v1", None) == ["Llama-3.3", "qwen-coder"]
-    assert C.fetch_models(server + "/v1/", KEY) == ["Llama-3.3", "qwen-coder"]
+    assert SV.fetch_models(server + "/v1", None) == ["Llama-3.3", "qwen-coder"]
+    assert SV.fetch_models(server + "/v1/", KEY) == ["Llama-3.3", "qwen-coder"]
 
 
 def test_fetch_ollama_tags(server: str) -> None:
     # No /v1: Ollama's native API first.
-    assert C.fetch_models(server, None) == ["llama3.1:8b", "qwen2.5-coder:32b"]
+    assert SV.fetch_models(server, None) == ["llama3.1:8b", "qwen2.5-coder:32b"]
     # /v1/models missing: fall back to <root>/api/tags.
-    assert C.fetch_models(server + "/fallback/v1", None) == ["llama3.1:8b", "qwen2.5-coder:32b"]
+    assert SV.fetch_models(server + "/fallback/v1", None) == ["llama3.1:8b", "qwen2.5-coder:32b"]
 
 
 def test_fetch_key_rejected(server: str) -> None:
-    assert C.fetch_models(server + "/auth/v1", KEY + "-good") == ["secret-model"]
+    assert SV.fetch_models(server + "/auth/v1", KEY + "-good") == ["secret-model"]
     text = _error(server + "/auth/v1")
     assert "rejected the API key (HTTP 401)" in text
     assert "needs an API key" in _error(server + "/auth/v1", key=None)
@@ -530,18 +535,19 @@ def test_fetch_loopback_ignores_proxy_env(server: str, monkeypatch: pytest.Monke
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
     monkeypatch.delenv("no_proxy", raising=False)
     monkeypatch.delenv("NO_PROXY", raising=False)
-    assert C.fetch_models(server + "/v1", None) == ["Llama-3.3", "qwen-coder"]
+    assert SV.fetch_models(server + "/v1", None) == ["Llama-3.3", "qwen-coder"]
 
 
 # ------------------------------------------------------------------------------ imports
 def test_no_litellm_or_textual_imported() -> None:
     code = (
         "import json, sys\n"
-        "import tui.catalog as c\n"
+        "import tui.core.catalog as c, tui.core.presets as p, tui.core.search as q\n"
+        "import tui.core.model_text, tui.core.servers, tui.core.verified\n"
         "lazy = sorted(m for m in ('urllib.request', 'difflib') if m in sys.modules)\n"
         "models = c.chat_models()\n"
-        "c.search('cl37son', models); c.search('gpt4o', models)\n"
-        "c.apply_preset(c.preset_for('azure'), {'model': 'd', 'base_url': 'https://x.y'})\n"
+        "q.search('cl37son', models); q.search('gpt4o', models)\n"
+        "p.apply_preset(p.preset_for('azure'), {'model': 'd', 'base_url': 'https://x.y'})\n"
         "c.providers(); c.find('gpt-4o'); c.close_matches('gpt4o')\n"
         "heavy = sorted(m for m in sys.modules\n"
         "               if m.split('.')[0] in ('litellm', 'textual', 'httpx'))\n"
@@ -567,7 +573,7 @@ def test_no_litellm_or_textual_imported() -> None:
 ])
 def test_switching_provider_keeps_only_a_model_it_has(model: str, provider: str,
                                                       expected: str) -> None:
-    assert C.switch_provider(model, provider) == expected
+    assert P.switch_provider(model, provider) == expected
 
 
 @pytest.mark.parametrize(("model", "old", "provider", "expected"), [
@@ -579,18 +585,18 @@ def test_switching_provider_keeps_only_a_model_it_has(model: str, provider: str,
 ])
 def test_switching_to_a_server_keeps_a_name_from_the_same_kind_of_server(
         model: str, old: str, provider: str, expected: str) -> None:
-    assert C.switch_provider(model, provider, old) == expected
+    assert P.switch_provider(model, provider, old) == expected
 
 
 def test_provider_search_puts_names_that_start_with_the_query_first() -> None:
     providers = C.providers()
-    assert C.search_providers("", providers) == providers  # guides and verified first
-    found = [p.id for p in C.search_providers("open", providers)]
+    assert Q.search_providers("", providers) == providers  # guides and verified first
+    found = [p.id for p in Q.search_providers("open", providers)]
     assert found[:2] == ["openai", "openrouter"]
     assert found.index("openai") < found.index("dashscope")  # letters apart come last
-    assert [p.id for p in C.search_providers("lm studio", providers)] == ["lm_studio"]
-    assert C.search_providers("VertexAI", providers)[0].id == "vertex_ai"
-    assert C.search_providers("zzzz", providers) == []
+    assert [p.id for p in Q.search_providers("lm studio", providers)] == ["lm_studio"]
+    assert Q.search_providers("VertexAI", providers)[0].id == "vertex_ai"
+    assert Q.search_providers("zzzz", providers) == []
 
 
 @pytest.mark.parametrize(("value", "text"), [
@@ -599,7 +605,7 @@ def test_provider_search_puts_names_that_start_with_the_query_first() -> None:
     (0.1, "$0.10"), (0, "$0"),
 ])
 def test_prices_read_like_prices(value: float, text: str) -> None:
-    assert C.usd(value) == text
+    assert T.usd(value) == text
 
 
 # -- newer than verified -------------------------------------------------------------------
@@ -611,36 +617,36 @@ def test_prices_read_like_prices(value: float, text: str) -> None:
     ("deepseek-chat", None),
 ])
 def test_family_and_version_of_a_name(name: str, expected: tuple | None) -> None:
-    got = C.family(name)
+    got = V.family(name)
     assert (got if got is None else (set(got[0]), got[1])) == expected
 
 
 def test_newer_models_of_a_verified_family_are_marked(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(C, "VERIFIED", ("anthropic/claude-3-7-sonnet-20250219", "openai/o3-mini",
+    monkeypatch.setattr(V, "VERIFIED", ("anthropic/claude-3-7-sonnet-20250219", "openai/o3-mini",
                                         "openai/o4-mini"))
     ids = ["anthropic/claude-3-7-sonnet-20250219", "anthropic/claude-sonnet-4-5",
            "anthropic/claude-3-5-sonnet-20241022", "anthropic/claude-opus-4-1",
            "bedrock/anthropic.claude-sonnet-4-5", "openai/o3-mini", "openai/o4-mini",
            "openai/o4-mini-2025-04-16", "openai/o5-mini"]
-    by_id = {i: C.Model(i, i.split("/")[0], key=i, verified=i in C.VERIFIED) for i in ids}
-    C._mark_newer(by_id, dict(by_id))
+    by_id = {i: C.Model(i, i.split("/")[0], key=i, verified=i in V.VERIFIED) for i in ids}
+    V._mark_newer(by_id, dict(by_id))
     newer = {i: m.newer_than for i, m in by_id.items() if m.newer_than}
     assert newer == {"anthropic/claude-sonnet-4-5": "anthropic/claude-3-7-sonnet-20250219",
                      "openai/o5-mini": "openai/o3-mini"}  # not older, other families,
     # resellers' names or a verified model's dated alias; the verified list is unchanged
-    assert [m.id for m in by_id.values() if m.verified] == list(C.VERIFIED)
+    assert [m.id for m in by_id.values() if m.verified] == list(V.VERIFIED)
 
 
 def test_catalog_keeps_the_verified_list_and_says_what_is_newer() -> None:
-    assert C.find(C.RECOMMENDED).recommended
+    assert C.find(V.RECOMMENDED).recommended
     newer = [m for m in C.chat_models() if m.newer_than]
     sonnets = [m for m in newer if m.id.startswith("anthropic/claude-sonnet-")]
     assert sonnets, "the installed LiteLLM lists a newer Claude Sonnet"
-    assert all(m.newer_than == C.RECOMMENDED and not m.verified for m in newer if m in sonnets)
-    line = C.summary(sonnets[0])
+    assert all(m.newer_than == V.RECOMMENDED and not m.verified for m in newer if m in sonnets)
+    line = T.summary(sonnets[0])
     assert line.startswith("newer than verified claude-3-7-sonnet") and "recommended" not in line
-    assert C.mark(sonnets[0]) == "↑ " and C.mark(C.find(C.RECOMMENDED)) == "✓ "
-    assert "newer ones are marked" in C.preset_for("anthropic").guide
+    assert T.mark(sonnets[0]) == "↑ " and T.mark(C.find(V.RECOMMENDED)) == "✓ "
+    assert "newer ones are marked" in P.preset_for("anthropic").guide
 
 
 @pytest.mark.parametrize(("base_url", "provider"), [
@@ -651,7 +657,7 @@ def test_catalog_keeps_the_verified_list_and_says_what_is_newer() -> None:
 ])
 def test_provider_is_inferred_from_model_and_base_url(base_url: str | None,
                                                       provider: str) -> None:
-    assert C.provider_choice("openai/qwen-coder", base_url) == provider
+    assert P.provider_choice("openai/qwen-coder", base_url) == provider
 
 
 @pytest.mark.parametrize(("provider", "base_url", "billed"), [
@@ -663,4 +669,4 @@ def test_provider_is_inferred_from_model_and_base_url(base_url: str | None,
 ])
 def test_who_bills_a_test_request(provider: str, base_url: str | None,
                                   billed: str | None) -> None:
-    assert C.billed_by(provider, base_url) == billed
+    assert P.billed_by(provider, base_url) == billed

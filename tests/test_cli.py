@@ -598,7 +598,7 @@ def test_aws_advice_names_its_own_variable(run: Run, template: Path, tmp_path: P
 
 
 def test_docker_flags_on_a_terminal_stay_readable_quoted_lines() -> None:
-    from tui.cli_export import docker_flags
+    from tui.cli.export import docker_flags
 
     pairs = [("LLM_MODEL", "openai/o3"), ("LLM_LOG_COMPLETIONS_FOLDER", "/tmp/my logs"),
              ("LLM_API_KEY", None)]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.keyring_env import CANARY
-from tui.config_diff import unified
-from tui.config_file import ConfigFile
-from tui.draft import Draft
+from tui.core.config_diff import unified
+from tui.core.config_file import ConfigFile
+from tui.core.draft import Draft
 
 CONFIG = """\
 # my settings

@@ -1,4 +1,4 @@
-"""Tests for tui.config_file: lossless, checked edits of config.toml."""
+"""Tests for tui.core.config_file: lossless, checked edits of config.toml."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import tui.config_file as cf
+import tui.core.config_file as cf
 from tests.files import TEMPLATE as FIXTURE
-from tui import toml_compat
-from tui.config_file import (
+from tui.core import toml_compat
+from tui.core.config_file import (
     DELETE,
     ConfigChangedError,
     ConfigError,

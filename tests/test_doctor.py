@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tui import doctor
-from tui import fields as F
-from tui import openhands_rules as R
-from tui import settings as S
-from tui.cli import cli
-from tui.config_file import ConfigFile
+from tui.cli.main import cli
+from tui.core import doctor
+from tui.core import fields as F
+from tui.core import openhands_rules as R
+from tui.core import settings as S
+from tui.core.config_file import ConfigFile
 
 
 def verdict(tmp_path: Path, text: str | bytes) -> doctor.Report:

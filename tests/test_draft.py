@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tui.config_file import ConfigFile
-from tui.draft import Draft
+from tui.core.config_file import ConfigFile
+from tui.core.draft import Draft
 
 
 def test_summary_lists_the_retry_values_written_with_an_edit(tmp_path: Path) -> None:

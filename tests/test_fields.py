@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tui import fields as F
+from tui.core import fields as F
 
 ISSUE_FIELDS = (
     "model", "api_key", "base_url", "api_version", "custom_llm_provider", "aws_access_key_id",

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-import tui.config_file as cf
-from tui.config_file import ConfigChangedError, ConfigError, ConfigFile
+import tui.core.config_file as cf
+from tui.core.config_file import ConfigChangedError, ConfigError, ConfigFile
 
 BIN = Path(sys.executable).parent / "llm-settings"
 ROOT = Path(__file__).resolve().parent.parent
@@ -177,7 +177,7 @@ def test_a_hard_linked_file_is_not_split(tmp_path: Path) -> None:
 
 KILLED_SAVE = textwrap.dedent("""
     import os, signal, sys
-    from tui.config_file import ConfigFile
+    from tui.core.config_file import ConfigFile
     os.replace = lambda src, dst: os.kill(os.getpid(), signal.SIGKILL)
     ConfigFile.load(sys.argv[1]).save({(("llm",), "model"): "c/d"})
 """)
@@ -247,7 +247,7 @@ def test_a_mistyped_value_is_named_in_show_and_get(tmp_path: Path) -> None:
 
 
 def test_integers_beyond_64_bits_are_refused_by_the_registry(tmp_path: Path) -> None:
-    from tui import fields as F
+    from tui.core import fields as F
 
     with pytest.raises(F.FieldError, match="64-bit"):
         F.BY_NAME["seed"].parse("99999999999999999999")

@@ -28,7 +28,8 @@ from tests.test_live_test import (  # noqa: F401  (fixtures, used by name)
     settings,
     srv,
 )
-from tui import live_test as L
+from tui.live import check as L
+from tui.live import events as E
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*ReadOnly.*:UserWarning")
 
@@ -47,7 +48,7 @@ def test_a_server_that_never_answers_meets_the_first_token_deadline(
     srv.push(fs.hang())
     events = collect(loop, settings(srv, timeout=None), limits=fast())
     failed = events[-1]
-    assert isinstance(failed, L.Failed) and failed.cause_kind == "no_first_token"
+    assert isinstance(failed, E.Failed) and failed.cause_kind == "no_first_token"
     assert failed.message == ("no first token within 0.3 s (timeout is unset; OpenHands "
                               "would wait up to 600 s)")
     assert srv.count == 1  # the test's own limit ends the test: OpenHands would still wait
@@ -58,7 +59,7 @@ def test_the_first_token_deadline_counts_down_each_attempt(loop: Any,
                                                            srv: fs.FaultServer) -> None:
     srv.push(fs.rate_limited(), fs.hang())
     events = collect(loop, settings(srv, timeout=None), limits=fast(first_token_s=1.2))
-    ticks = of(events, L.Awaiting)
+    ticks = of(events, E.Awaiting)
     assert [(t.attempt, t.seconds_left, t.limit_s, t.own_limit) for t in ticks] == [
         (2, 1, 1.2, True)]  # attempt 2 gets its own deadline, ticked once a second
     assert ticks[0].summary() == "attempt 2/4: no first token yet, giving up in 1 s"
@@ -89,11 +90,11 @@ def test_an_endless_stream_is_cut_at_the_token_cap_and_counts_as_answered(
     srv.push(fs.endless())
     events = collect(loop, settings(srv))  # the default limits: 2,000 tokens
     done = events[-1]
-    assert isinstance(done, L.Done)
+    assert isinstance(done, E.Done)
     assert done.stats.cut == "answer cut at 2,000 tokens: the model answered"
     assert done.summary().endswith(", answer cut at 2,000 tokens: the model answered")
-    assert len(of(events, L.Token)) == 2000
-    assert done.stats.text == "".join(t.text for t in of(events, L.Token))
+    assert len(of(events, E.Token)) == 2000
+    assert done.stats.text == "".join(t.text for t in of(events, E.Token))
     assert loop(_disconnected(srv.chat[0]))  # the stream is closed, not left running
 
 
@@ -102,7 +103,7 @@ def test_the_answer_is_cut_at_the_time_cap_even_between_chunks(
     srv.push(fs.stall(after=1, tokens=("a", "b", "c")))
     done = collect(loop, settings(srv, timeout=None),
                    limits=fast(max_tokens=10**9, max_answer_s=0.3, idle_s=10))[-1]
-    assert isinstance(done, L.Done)  # the stall: data stopped, the answer time ran out first
+    assert isinstance(done, E.Done)  # the stall: data stopped, the answer time ran out first
     assert done.stats.cut == "answer cut at 0.3 s: the model answered"
     assert done.stats.duration_s < 10  # cut at its own deadline, not at the idle one
     assert done.stats.text == "a"
@@ -144,7 +145,7 @@ def test_a_short_retry_after_is_named_with_openhands_wait(loop: Any,
                                                           srv: fs.FaultServer) -> None:
     srv.push(fs.rate_limited(retry_after=1))
     events = collect(loop, settings(srv, retry_min_wait=3))
-    w = of(events, L.Waiting)[0]
+    w = of(events, E.Waiting)[0]
     assert (w.asked_s, w.openhands_s, w.total_seconds, w.retry_after) == (1, 3, 3, False)
     assert w.summary() == ("rate limited (429): attempt 2/4 in 3 s (the provider asks to wait "
                            "1 s; OpenHands waits 3 s)")
@@ -152,7 +153,7 @@ def test_a_short_retry_after_is_named_with_openhands_wait(loop: Any,
 
 def test_a_long_retry_after_says_openhands_ignores_it(loop: Any, srv: fs.FaultServer) -> None:
     srv.push(fs.rate_limited(retry_after=12))
-    w = of(collect(loop, settings(srv)), L.Waiting)[0]
+    w = of(collect(loop, settings(srv)), E.Waiting)[0]
     assert (w.asked_s, w.openhands_s, w.total_seconds, w.retry_after) == (12, 2, 12, True)
     assert w.why() == ("the provider asks to wait 12 s; OpenHands ignores Retry-After and "
                        "would retry after 2 s")
@@ -199,8 +200,8 @@ def test_request_description_masks_every_header() -> None:
 # -- the Test pane -----------------------------------------------------------------------
 def _pane_app(tmp_path: Path, url: str, extra: str = "", attempts: int = 1) -> Any:
     from tests.test_wizard_and_test_pane import _server_config
-    from tui.app import SettingsApp
-    from tui.secrets import SecretStore
+    from tui.core.secrets import SecretStore
+    from tui.ui.app import SettingsApp
 
     cfg = _server_config(tmp_path, url, attempts)
     cfg.write_text(cfg.read_text() + extra)
@@ -212,7 +213,7 @@ def _pane_text(app: Any) -> str:
     """Everything the Test pane shows as text: status, request view, stats."""
     from textual.widgets import Static
 
-    from tui.test_pane import LiveTestPanel
+    from tui.ui.check_pane import LiveTestPanel
 
     panel = app.query_one(LiveTestPanel)
     return "\n".join(str(panel.query_one(f"#{i}", Static).render())
@@ -222,7 +223,7 @@ def _pane_text(app: Any) -> str:
 def test_pane_counts_down_to_the_first_token_and_names_the_result(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.test_wizard_and_test_pane import FAIL, drive, status, until
-    from tui.test_pane import LiveTestPanel
+    from tui.ui.check_pane import LiveTestPanel
 
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", FAIL)
     with fs.FaultServer() as server:

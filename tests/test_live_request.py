@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tui import fields as F
-from tui import live_request as R
-from tui.config_file import ConfigFile
-from tui.settings import load
+from tui.core import fields as F
+from tui.core.config_file import ConfigFile
+from tui.core.settings import load
+from tui.live import request as R
 
 KEY = "sk-CANARY-request-5d1e"
 
@@ -87,7 +87,8 @@ def test_the_live_test_asks_the_proxy_like_openhands(tmp_path: Path) -> None:
     import asyncio
 
     from tests import fault_server as fs
-    from tui import live_test as L
+    from tui.live import check as L
+    from tui.live import events as E
 
     with fs.FaultServer() as srv:
         srv.model_info = [{"model_name": "other", "model_info": {"max_output_tokens": 1}},
@@ -96,11 +97,11 @@ def test_the_live_test_asks_the_proxy_like_openhands(tmp_path: Path) -> None:
         values = values_of_toml(tmp_path, f'[llm]\nmodel = "litellm_proxy/team-coder"\n'
                                 f'base_url = "{root}"\napi_key = "{KEY}"\nnum_retries = 1\n')
 
-        async def go() -> list[L.Event]:
+        async def go() -> list[E.Event]:
             return [e async for e in L.run(values)]
 
         events = asyncio.run(go())
-        assert isinstance(events[-1], L.Done), events[-1]
+        assert isinstance(events[-1], E.Done), events[-1]
         info = [r for r in srv.requests if r.path.endswith("/model/info")]
         assert [r.path for r in info] == ["/v1/model/info"] and info[0].key == KEY
         assert srv.chat[0].body["max_completion_tokens"] == 777
@@ -136,7 +137,8 @@ def test_no_hidden_retries_without_max_retries(tmp_path: Path) -> None:
     import asyncio
 
     from tests import fault_server as fs
-    from tui import live_test as L
+    from tui.live import check as L
+    from tui.live import events as E
 
     with fs.FaultServer() as srv:
         for reply in (fs.rate_limited(), fs.error(500, "boom", "server_error")):
@@ -147,11 +149,11 @@ def test_no_hidden_retries_without_max_retries(tmp_path: Path) -> None:
                                     "num_retries = 1\n")
             assert "max_retries" not in R.completion_kwargs(values)
 
-            async def go(v: dict[str, Any] = values) -> list[L.Event]:
+            async def go(v: dict[str, Any] = values) -> list[E.Event]:
                 return [e async for e in L.run(v)]
 
             events = asyncio.run(go())
-            assert isinstance(events[-1], L.Failed) and srv.count == 1, events[-1]
+            assert isinstance(events[-1], E.Failed) and srv.count == 1, events[-1]
 
 
 def test_model_names_are_matched_with_openhands_case_rules(tmp_path: Path) -> None:

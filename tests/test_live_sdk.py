@@ -1,4 +1,4 @@
-"""The live test as OpenHands 1.x: the SDK's request, defaults and retries (tui/live_sdk.py).
+"""The live test as OpenHands 1.x: the SDK's request, defaults and retries (tui/live/sdk.py).
 
 Against the fault-injecting loopback server, like tests/test_live_test.py (whose fixtures are
 shared); waits use a fake clock.
@@ -32,10 +32,11 @@ from tests.test_live_test import (  # noqa: F401  (fixtures)
     settings,
     srv,
 )
-from tui import live_sdk as SDK
-from tui import live_test as L
-from tui.config_file import ConfigFile
-from tui.settings import load
+from tui.core.config_file import ConfigFile
+from tui.core.settings import load
+from tui.live import check as L
+from tui.live import events as E
+from tui.live import sdk as SDK
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*ReadOnly.*:UserWarning")
 
@@ -54,7 +55,7 @@ def test_unset_fields_take_the_sdk_defaults(loop: Any, srv: fs.FaultServer) -> N
     assert started.request.params["timeout"] == 300 and started.request.params["drop_params"]
     assert "stream_options" not in started.request.params  # the test's own, like stream
     assert "first token and each chunk within 300 s (timeout)" in started.limits
-    assert [(a.n, a.total) for a in of(events, L.Attempt)] == [(1, 5)]
+    assert [(a.n, a.total) for a in of(events, E.Attempt)] == [(1, 5)]
     body = srv.chat[0].body
     assert "temperature" not in body and "top_p" not in body  # the SDK sends none by default
     assert body["reasoning_effort"] == "high"
@@ -70,7 +71,7 @@ def test_unset_fields_take_the_sdk_defaults(loop: Any, srv: fs.FaultServer) -> N
 def test_set_fields_win_over_the_sdk_defaults(loop: Any, srv: fs.FaultServer) -> None:
     events = collect(loop, only(srv, temperature=0.3, top_k=40, num_retries=2, timeout=45,
                                 reasoning_effort="low", seed=9), as_="1.x")
-    assert [(a.n, a.total) for a in of(events, L.Attempt)] == [(1, 2)]
+    assert [(a.n, a.total) for a in of(events, E.Attempt)] == [(1, 2)]
     assert events[0].request.params["timeout"] == 45
     body = srv.chat[0].body
     assert body["seed"] == 9 and body["reasoning_effort"] == "low"
@@ -172,9 +173,9 @@ def test_set_values_keeps_only_what_the_file_sets(tmp_path: Path) -> None:
 def test_waits_are_the_sdks(loop: Any, srv: fs.FaultServer) -> None:
     srv.push(fs.server_error(), fs.unavailable())
     events = collect(loop, only(srv), as_="1.x")
-    assert srv.count == 3 and isinstance(events[-1], L.Done)
+    assert srv.count == 3 and isinstance(events[-1], E.Done)
     assert [len(c) for c in countdowns(events)] == [8, 16]  # 8·2^(n-1) within 8..64 s
-    assert [w.total_seconds for w in of(events, L.Waiting)][::8][:1] == [8]
+    assert [w.total_seconds for w in of(events, E.Waiting)][::8][:1] == [8]
 
 
 def _error(engine: Any, name: str, message: str, status: int | None = None) -> Exception:
@@ -233,7 +234,7 @@ def test_bad_gateway_fails_at_once_as_1x(loop: Any, srv: fs.FaultServer) -> None
 def test_empty_answer_keeps_an_unset_temperature_unset(loop: Any, srv: fs.FaultServer) -> None:
     srv.push(fs.empty())
     events = collect(loop, only(srv), as_="1.x")
-    assert srv.count == 2 and isinstance(events[-1], L.Done)
+    assert srv.count == 2 and isinstance(events[-1], E.Done)
     assert ["temperature" in r.body for r in srv.chat] == [False, False]
     srv.reset()
     srv.push(fs.empty())
@@ -264,7 +265,7 @@ def test_cli_default_is_0x(srv: fs.FaultServer, tmp_path: Path,
 
 
 def test_no_textual_or_litellm_import(tmp_path: Path) -> None:
-    code = ("import sys, tui.live_sdk; "
+    code = ("import sys, tui.live.sdk; "
             "print(sorted(m for m in ('litellm', 'textual') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parent.parent, timeout=120, check=True)

@@ -14,17 +14,17 @@ from tests import fault_server as fs
 from tests import test_live_test as T
 from tests.keyring_env import CANARY
 from tests.test_live_test import collect, settings
-from tui import live_test as L
-from tui.live_attempts import AttemptLog, RateMeter
-from tui.live_curl import curl_command
-from tui.live_request import _secrets, completion_kwargs
+from tui.live import events as E
+from tui.live.attempts import AttemptLog, RateMeter
+from tui.live.curl import curl_command
+from tui.live.request import _secrets, completion_kwargs
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*ReadOnly.*:UserWarning")
 # The engine's fixtures: one loop, one litellm import, the fault server.
 loop, engine, _server, srv = T.loop, T.engine, T._server, T.srv
 
 
-def history(events: list[L.Event]) -> AttemptLog:
+def history(events: list[E.Event]) -> AttemptLog:
     log = AttemptLog()
     for e in events:
         log.add(e)
@@ -59,11 +59,11 @@ def test_history_marks_the_answered_attempt_and_a_wait_cut_short(
     events = collect(loop, settings(srv))
     log = AttemptLog()
     for e in events:
-        if isinstance(e, L.Waiting) and e.seconds_left == 28:
+        if isinstance(e, E.Waiting) and e.seconds_left == 28:
             log.add(e)
             log.retried_now()  # R pressed with 28 s left
             continue
-        if not (isinstance(e, L.Waiting) and e.seconds_left < 28):
+        if not (isinstance(e, E.Waiting) and e.seconds_left < 28):
             log.add(e)
     assert log.rows[0].head().startswith("✗ rate limited (429) · waited 2 s of 30 s "
                                          "(retried now) · Retry-After 30 s")

@@ -22,12 +22,13 @@ import pytest
 
 from tests import fault_server as fs
 from tests.keyring_env import CANARY
-from tui import fields as F
-from tui import live_classify as C
-from tui import live_test as L
-from tui.catalog import entries
-from tui.config_file import ConfigFile
-from tui.settings import load
+from tui.core import fields as F
+from tui.core.catalog import entries
+from tui.core.config_file import ConfigFile
+from tui.core.settings import load
+from tui.live import check as L
+from tui.live import classify as C
+from tui.live import events as E
 
 # pydantic warns about litellm's types on first use; outside pytest the engine silences it
 pytestmark = pytest.mark.filterwarnings("ignore:.*ReadOnly.*:UserWarning")
@@ -107,34 +108,34 @@ def settings(srv: fs.FaultServer | None, **over: Any) -> dict[str, Any]:
     return values
 
 
-def collect(loop: Callable[..., Any], values: dict[str, Any], **kw: Any) -> list[L.Event]:
+def collect(loop: Callable[..., Any], values: dict[str, Any], **kw: Any) -> list[E.Event]:
     """All events of one run (fake clock unless given); no event may carry the key."""
     kw.setdefault("clock", FakeClock())
 
-    async def go() -> list[L.Event]:
+    async def go() -> list[E.Event]:
         return [e async for e in L.run(values, **kw)]
 
     events = loop(go())
     for e in events:
         assert CANARY not in e.to_json() and CANARY not in e.summary()
         json.loads(e.to_json())
-    assert isinstance(events[0], L.Started)
-    assert isinstance(events[-1], L.Done | L.Failed)
-    assert sum(isinstance(e, L.Done | L.Failed) for e in events) == 1
+    assert isinstance(events[0], E.Started)
+    assert isinstance(events[-1], E.Done | E.Failed)
+    assert sum(isinstance(e, E.Done | E.Failed) for e in events) == 1
     return events
 
 
-def of(events: list[L.Event], kind: type) -> list[Any]:
+def of(events: list[E.Event], kind: type) -> list[Any]:
     return [e for e in events if isinstance(e, kind)]
 
 
-def countdowns(events: list[L.Event]) -> list[list[int]]:
+def countdowns(events: list[E.Event]) -> list[list[int]]:
     """The Waiting sequences, as their seconds_left."""
     runs: list[list[int]] = []
     previous = None
     for e in events:
-        if isinstance(e, L.Waiting):
-            if not isinstance(previous, L.Waiting):
+        if isinstance(e, E.Waiting):
+            if not isinstance(previous, E.Waiting):
                 runs.append([])
             runs[-1].append(e.seconds_left)
         previous = e
@@ -144,8 +145,8 @@ def countdowns(events: list[L.Event]) -> list[list[int]]:
 # -- success -----------------------------------------------------------------------------
 def test_success_streams_tokens_then_stats(loop: Any, srv: fs.FaultServer) -> None:
     events = collect(loop, settings(srv))
-    assert [type(e) for e in events[:2]] == [L.Started, L.Attempt]
-    assert "".join(t.text for t in of(events, L.Token)) == "Hello, I am ready."
+    assert [type(e) for e in events[:2]] == [E.Started, E.Attempt]
+    assert "".join(t.text for t in of(events, E.Token)) == "Hello, I am ready."
     stats = events[-1].stats
     assert stats.text == "Hello, I am ready." and stats.attempts == 1
     assert (stats.prompt_tokens, stats.completion_tokens, stats.usage_reported) == (12, 6, True)
@@ -191,21 +192,21 @@ def test_rate_limited_twice_then_success(loop: Any, srv: fs.FaultServer) -> None
     clock = FakeClock()
     events = collect(loop, settings(srv, num_retries=4), clock=clock)
     assert srv.count == 3
-    assert [(a.n, a.total) for a in of(events, L.Attempt)] == [(1, 4), (2, 4), (3, 4)]
+    assert [(a.n, a.total) for a in of(events, E.Attempt)] == [(1, 4), (2, 4), (3, 4)]
     # backoff: max(1, min(2 * 2^(n-1), 30)) -> 2 s, then 4 s; one tick per second
     assert countdowns(events) == [[2, 1], [4, 3, 2, 1]]
     assert F.retry_schedule(4, 1, 30, 2)[:2] == [2, 4]
-    w = of(events, L.Waiting)[0]
+    w = of(events, E.Waiting)[0]
     assert (w.cause_kind, w.cause, w.retry_after, w.total_seconds) == (
         "rate_limit", "rate limited (429)", False, 2)
     assert w.summary() == "rate limited (429): attempt 2/4 in 2 s (backoff 2 s)"
-    assert isinstance(events[-1], L.Done) and events[-1].stats.attempts == 3
+    assert isinstance(events[-1], E.Done) and events[-1].stats.attempts == 3
 
 
 def test_one_attempt_means_one_request(loop: Any, srv: fs.FaultServer) -> None:
     srv.push(fs.rate_limited())
     events = collect(loop, settings(srv, num_retries=1))
-    assert srv.count == 1 and not of(events, L.Waiting)
+    assert srv.count == 1 and not of(events, E.Waiting)
     assert events[-1].cause_kind == "rate_limit" and events[-1].status == 429
 
 
@@ -213,22 +214,22 @@ def test_retry_after_is_honoured_when_longer_and_shown(loop: Any, srv: fs.FaultS
     srv.push(fs.rate_limited(retry_after=12))
     events = collect(loop, settings(srv))
     assert countdowns(events) == [list(range(12, 0, -1))]
-    w = of(events, L.Waiting)[0]
+    w = of(events, E.Waiting)[0]
     assert w.retry_after is True and w.total_seconds == 12
     assert "the provider asks to wait 12 s" in w.summary()
-    assert srv.count == 2 and isinstance(events[-1], L.Done)
+    assert srv.count == 2 and isinstance(events[-1], E.Done)
     # a shorter Retry-After than the backoff changes nothing
     srv.reset()
     srv.push(fs.rate_limited(retry_after=1), fs.rate_limited(retry_after=1))
     events = collect(loop, settings(srv, retry_min_wait=3))
     assert countdowns(events) == [[3, 2, 1], [4, 3, 2, 1]]
-    assert not any(w.retry_after for w in of(events, L.Waiting))
+    assert not any(w.retry_after for w in of(events, E.Waiting))
 
 
 def test_retry_after_of_hours_ends_the_test(loop: Any, srv: fs.FaultServer) -> None:
     srv.push(fs.rate_limited(retry_after=3600))
     events = collect(loop, settings(srv))
-    assert srv.count == 1 and not of(events, L.Waiting)
+    assert srv.count == 1 and not of(events, E.Waiting)
     assert "asks to wait 60 min" in events[-1].message
 
 
@@ -259,15 +260,15 @@ def test_server_errors_are_retried_until_attempts_run_out(
 def test_server_error_then_success(loop: Any, srv: fs.FaultServer) -> None:
     srv.push(fs.unavailable(), fs.server_error())
     events = collect(loop, settings(srv))
-    assert srv.count == 3 and isinstance(events[-1], L.Done)
-    assert [w.cause for w in of(events, L.Waiting)][::2][:1] == ["server error (503)"]
+    assert srv.count == 3 and isinstance(events[-1], E.Done)
+    assert [w.cause for w in of(events, E.Waiting)][::2][:1] == ["server error (503)"]
 
 
 def test_empty_answer_is_retried_with_temperature_1(loop: Any, srv: fs.FaultServer) -> None:
     srv.push(fs.empty())
     events = collect(loop, settings(srv))
-    assert srv.count == 2 and isinstance(events[-1], L.Done)
-    assert of(events, L.Waiting)[0].cause_kind == "empty"
+    assert srv.count == 2 and isinstance(events[-1], E.Done)
+    assert of(events, E.Waiting)[0].cause_kind == "empty"
     assert [r.body["temperature"] for r in srv.chat] == [0.0, 1.0]  # as OpenHands does
 
 
@@ -319,7 +320,7 @@ def test_failures_are_named_with_advice_and_not_retried(
     srv.push(reply)
     events = collect(loop, settings(srv, **over))
     failed = events[-1]
-    assert srv.count == 1 and not of(events, L.Waiting)
+    assert srv.count == 1 and not of(events, E.Waiting)
     assert (failed.cause_kind, failed.status) == (kind, status)
     assert message in failed.message, failed.message
     assert advice in failed.advice, failed.advice
@@ -343,7 +344,7 @@ def test_drop_params_decides_whether_litellm_sends_a_parameter(loop: Any,
                                                                srv: fs.FaultServer) -> None:
     extra = {"completion_kwargs": {"thinking": {"type": "disabled"}}}
     events = collect(loop, settings(srv, drop_params=True, **extra))
-    assert isinstance(events[-1], L.Done) and "thinking" not in srv.chat[0].body
+    assert isinstance(events[-1], E.Done) and "thinking" not in srv.chat[0].body
     srv.reset()
     failed = collect(loop, settings(srv, drop_params=False, **extra))[-1]
     assert srv.count == 0  # refused by LiteLLM before sending
@@ -357,7 +358,7 @@ def test_cut_stream_keeps_the_partial_answer(loop: Any, srv: fs.FaultServer) -> 
     events = collect(loop, settings(srv))
     failed = events[-1]
     assert srv.count == 1
-    assert "".join(t.text for t in of(events, L.Token)) == "Hello, I"
+    assert "".join(t.text for t in of(events, E.Token)) == "Hello, I"
     assert failed.cause_kind == "stream_cut" and failed.partial_text == "Hello, I"
     assert "cut off midway: the server closed the connection" in failed.message
 
@@ -365,8 +366,8 @@ def test_cut_stream_keeps_the_partial_answer(loop: Any, srv: fs.FaultServer) -> 
 def test_connection_dropped_before_any_text_is_retried(loop: Any, srv: fs.FaultServer) -> None:
     srv.push(fs.cut(after=0))
     events = collect(loop, settings(srv))
-    assert srv.count == 2 and isinstance(events[-1], L.Done)
-    assert of(events, L.Waiting)[0].cause == "connection dropped"
+    assert srv.count == 2 and isinstance(events[-1], E.Done)
+    assert of(events, E.Waiting)[0].cause == "connection dropped"
 
 
 def test_malformed_chunk(loop: Any, srv: fs.FaultServer) -> None:
@@ -499,8 +500,8 @@ def test_countdown_ticks_at_absolute_deadlines(loop: Any) -> None:
     clock = FakeClock(late=0.3)  # every wake-up 0.3 s late: ticks must not drift
 
     async def go() -> list[int]:
-        def make(left: int) -> L.Waiting:
-            return L.Waiting(left, 5, "x", False)
+        def make(left: int) -> E.Waiting:
+            return E.Waiting(left, 5, "x", False)
 
         return [w.seconds_left async for w in L._countdown(clock, 5, None, make)]
 
@@ -515,10 +516,10 @@ def test_real_clock_sleeps_to_the_deadline(loop: Any) -> None:
     assert 0.05 <= clock.now() - start < 5  # upper bound: far, a busy machine is slow
 
 
-def _first(loop: Any, values: dict[str, Any], until: Callable[[list[L.Event]], bool],
-           **kw: Any) -> tuple[list[L.Event], float]:
+def _first(loop: Any, values: dict[str, Any], until: Callable[[list[E.Event]], bool],
+           **kw: Any) -> tuple[list[E.Event], float]:
     """Run until ``until(events)``, then cancel; return the events and how long cancel took."""
-    events: list[L.Event] = []
+    events: list[E.Event] = []
 
     async def go() -> float:
         async def consume() -> None:
@@ -540,9 +541,9 @@ def _first(loop: Any, values: dict[str, Any], until: Callable[[list[L.Event]], b
 def test_cancel_during_a_wait_stops_at_once(loop: Any, srv: fs.FaultServer) -> None:
     srv.push(fs.rate_limited(retry_after=30))
     t0 = time.perf_counter()
-    events, took = _first(loop, settings(srv), lambda ev: bool(of(ev, L.Waiting)))
+    events, took = _first(loop, settings(srv), lambda ev: bool(of(ev, E.Waiting)))
     assert took < 5 and time.perf_counter() - t0 < 20  # the wait is 30 s
-    assert srv.count == 1 and of(events, L.Waiting)[0].seconds_left == 30
+    assert srv.count == 1 and of(events, E.Waiting)[0].seconds_left == 30
 
 
 async def _disconnected(request: fs.Request, timeout: float = 60) -> bool:
@@ -556,8 +557,8 @@ async def _disconnected(request: fs.Request, timeout: float = 60) -> bool:
 
 def test_cancel_during_a_stream_closes_the_connection(loop: Any, srv: fs.FaultServer) -> None:
     srv.push(fs.ok(*["tick "] * 100, token_delay=0.05))
-    events, took = _first(loop, settings(srv), lambda ev: len(of(ev, L.Token)) >= 2)
-    assert took < 4 and not of(events, L.Done | L.Failed)  # the stream lasts 5 s
+    events, took = _first(loop, settings(srv), lambda ev: len(of(ev, E.Token)) >= 2)
+    assert took < 4 and not of(events, E.Done | E.Failed)  # the stream lasts 5 s
     assert loop(_disconnected(srv.chat[0]))  # the server saw the client go
     assert srv.count == 1
 
@@ -569,7 +570,7 @@ def test_closing_the_generator_mid_stream_closes_the_connection(loop: Any,
     async def go() -> None:
         async with contextlib.aclosing(L.run(settings(srv))) as events:
             async for e in events:
-                if isinstance(e, L.Token):
+                if isinstance(e, E.Token):
                     break
 
     loop(go())
@@ -581,20 +582,20 @@ def test_retry_now_ends_the_wait(loop: Any, srv: fs.FaultServer) -> None:
     retry_now = asyncio.Event()
     retry_now.set()  # pressed before the wait: ignored
 
-    async def go() -> tuple[list[L.Event], float]:
-        events: list[L.Event] = []
+    async def go() -> tuple[list[E.Event], float]:
+        events: list[E.Event] = []
         t0 = 0.0
         async for e in L.run(settings(srv), retry_now=retry_now):
             events.append(e)
-            if isinstance(e, L.Waiting) and e.seconds_left == 30:
+            if isinstance(e, E.Waiting) and e.seconds_left == 30:
                 t0 = time.perf_counter()
                 asyncio.get_running_loop().call_later(0.1, retry_now.set)
         return events, time.perf_counter() - t0
 
     events, took = loop(go())
-    assert isinstance(events[-1], L.Done) and srv.count == 2
+    assert isinstance(events[-1], E.Done) and srv.count == 2
     assert 0.1 <= took < 10  # the wait is 30 s
-    assert [w.seconds_left for w in of(events, L.Waiting)] == [30]
+    assert [w.seconds_left for w in of(events, E.Waiting)] == [30]
 
 
 # -- import hygiene ----------------------------------------------------------------------
@@ -610,12 +611,12 @@ def test_import_is_contained() -> None:
 
 
 def test_modules_import_nothing_heavy() -> None:
-    code = ("import sys; import tui.cli, tui.live_test; "
+    code = ("import sys; import tui.cli.main, tui.live.check; "
             "print(sorted(m for m in ('litellm', 'textual') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, timeout=120, check=True)
     assert out.stdout.strip() == "[]"
-    code = "import sys; import tui.cli; print('tui.live_test' in sys.modules)"
+    code = "import sys; import tui.cli.main; print('tui.live.check' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, timeout=120, check=True)
     assert out.stdout.strip() == "False"
@@ -739,5 +740,5 @@ def test_bad_gateway_fails_at_once_as_openhands_0x_does(loop: Any, srv: fs.Fault
     them, so a later attempt must not turn the test green where OpenHands fails."""
     srv.push(fs.error(502, "upstream trouble", "server_error"))
     failed = collect(loop, settings(srv))[-1]
-    assert srv.count == 1 and isinstance(failed, L.Failed) and failed.status == 502
+    assert srv.count == 1 and isinstance(failed, E.Failed) and failed.status == 502
     assert "from SDK 1.58 on OpenHands retries it" in failed.advice

@@ -51,7 +51,7 @@ async def test_focused_field_is_marked_without_colour(no_keyring: None, tmp_path
 @run
 async def test_model_picker_marks_newer_than_verified(no_keyring: None, tmp_path: Path) -> None:
     from tests.app_helpers import screen_text
-    from tui.widgets import PickerScreen
+    from tui.ui.widgets import PickerScreen
 
     app = make_app(template_copy(tmp_path))
     async with app.run_test(size=(120, 36)) as pilot:

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from tui import fields as F
-from tui import openhands1 as O
-from tui import openhands1_sync as Y
-from tui.config_file import ConfigFile
-from tui.config_io import ConfigError
+from tui.core import fields as F
+from tui.core import openhands1 as O
+from tui.core import openhands1_sync as Y
+from tui.core.config_file import ConfigFile
+from tui.core.config_io import ConfigError
 
 FIX = Path(__file__).parent / "fixtures" / "openhands1"
 CLI_KEY = "sk-canary-cli-0001"
@@ -287,7 +287,7 @@ def test_core_imports_neither_textual_nor_litellm() -> None:
     import subprocess
     import sys
 
-    code = ("import json, sys; import tui.openhands1 as O, tui.openhands1_sync\n"
+    code = ("import json, sys; import tui.core.openhands1 as O, tui.core.openhands1_sync\n"
             f"O.to_fields(json.load(open({str(FIX / 'cli' / 'agent_settings.json')!r}))['llm'])\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('litellm', 'textual')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -22,8 +22,9 @@ SCRIPT = r'''
 import asyncio, json, sys, time
 from pathlib import Path
 from tests.app_helpers import settle, wait_until
-from tui import app as A, preload
-from tui.secrets import SecretStore
+from tui.ui import app as A
+from tui.live import preload
+from tui.core.secrets import SecretStore
 
 path, setup, url = Path(sys.argv[1]), sys.argv[2] == "setup", sys.argv[3]
 seen = {}

@@ -19,8 +19,8 @@ from tests.app_helpers import (
     wait_until,
 )
 from tests.keyring_env import CANARY
-from tui.config_diff import unified
-from tui.widgets import SaveScreen
+from tui.core.config_diff import unified
+from tui.ui.widgets import SaveScreen
 
 
 def diff_shown(app) -> str:

@@ -1,4 +1,4 @@
-"""tui.secrets against a real gnome-keyring, keyring's fail/null backends and odd test backends."""
+"""tui.core.secrets against a real gnome-keyring, keyring's fail/null backends, odd backends."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ from tests.keyring_env import (
     lock_default_collection,
     start_keyring_session,
 )
-from tui.secrets import (
+from tui.core.keyring_problems import for_env
+from tui.core.secrets import (
     SERVICE,
     TIMEOUT,
     KeyConflict,
@@ -34,7 +35,6 @@ from tui.secrets import (
     SecretStore,
     SecretStoreError,
     account,
-    for_env,
     needs_write,
 )
 
@@ -478,7 +478,7 @@ def test_account_rejects(args: tuple[Any, ...]) -> None:
 
 
 def test_import_does_not_load_keyring() -> None:
-    code = "import sys, tui.secrets; sys.exit('keyring' in sys.modules)"
+    code = "import sys, tui.core.secrets; sys.exit('keyring' in sys.modules)"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     proc = subprocess.run([sys.executable, "-c", code], env=env, timeout=LONG)
     assert proc.returncode == 0

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tui import fields as F
-from tui import settings as S
-from tui.config_file import ConfigFile
+from tui.core import fields as F
+from tui.core import settings as S
+from tui.core.config_file import ConfigFile
 
 DOC = """\
 [llm.groq]

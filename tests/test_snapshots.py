@@ -192,7 +192,7 @@ async def ran_test(pilot: Pilot) -> None:
 
 
 async def curl_dialog(pilot: Pilot) -> None:
-    from tui.widgets import ChoiceScreen
+    from tui.ui.widgets import ChoiceScreen
 
     await pilot.press("f5")
     await _until(pilot, lambda: bool(pilot.app.query("#curl-test")))
@@ -202,24 +202,25 @@ async def curl_dialog(pilot: Pilot) -> None:
 
 async def _scripted_run(values: object, *args: object, **kw: object) -> AsyncIterator[object]:
     """Fixed events in place of a live run (no server, no timing in the picture)."""
-    from tui import live_limits as LIM
-    from tui import live_test as L
+    from tui.live import check as L
+    from tui.live import events as E
+    from tui.live import limits as LIM
 
     url = "http://127.0.0.1:8000/v1"
     info = L.RequestInfo("openai/test-model", "openai", url, "****1234",
                          {"temperature": 0.0, "top_p": 1.0})
-    yield L.Started(info, LIM.effective(LIM.Limits(), None).describe())
-    yield L.Attempt(1, 3)
-    yield L.Waiting(12, 12, "rate limited (429)", True, "rate_limit", 1, 3, 12.0, 1.0, 429,
+    yield E.Started(info, LIM.effective(LIM.Limits(), None).describe())
+    yield E.Attempt(1, 3)
+    yield E.Waiting(12, 12, "rate limited (429)", True, "rate_limit", 1, 3, 12.0, 1.0, 429,
                     f"rate limited by {url} (429 Too Many Requests): Rate limit reached for "
                     "requests per min (RPM): Limit 3, Used 3.")
-    yield L.Attempt(2, 3)
-    yield L.Waiting(2, 2, "server error (500)", False, "server_error", 2, 3, None, 2.0, 500,
+    yield E.Attempt(2, 3)
+    yield E.Waiting(2, 2, "server error (500)", False, "server_error", 2, 3, None, 2.0, 500,
                     f"{url} failed (500 Internal Server Error): The server had an error while "
                     "processing your request.")
-    yield L.Attempt(3, 3)
-    yield L.Token("Hello, I am ready to help with code.")
-    yield L.Done(L.Stats("Hello, I am ready to help with code.", 3, 0.21, 0.63, 41.5, 12, 10,
+    yield E.Attempt(3, 3)
+    yield E.Token("Hello, I am ready to help with code.")
+    yield E.Done(E.Stats("Hello, I am ready to help with code.", 3, 0.21, 0.63, 41.5, 12, 10,
                          True, None, None, "stop", info))
 
 
@@ -227,7 +228,7 @@ async def _scripted_run(values: object, *args: object, **kw: object) -> AsyncIte
 def test_test_pane_history(workdir: Path, snap_compare, size: tuple[int, int],
                            monkeypatch: pytest.MonkeyPatch) -> None:
     """Every attempt kept: result, the server's message, the wait used, its Retry-After."""
-    from tui import live_test as L
+    from tui.live import check as L
 
     monkeypatch.setattr(L, "run", _scripted_run)
     assert shot(snap_compare, size, ran_test)

@@ -12,9 +12,9 @@ from textual.widgets import RadioButton, Static
 from tests.fault_server import FaultServer
 from tests.keyring_env import CANARY
 from tests.test_wizard_and_test_pane import FAIL, _server_app, drive, status, until
-from tui.config_file import ConfigFile
-from tui.draft import Draft
-from tui.live_sdk import LABELS
+from tui.core.config_file import ConfigFile
+from tui.core.draft import Draft
+from tui.live.sdk import LABELS
 
 
 def test_test_pane_runs_as_1x_chosen_with_the_keyboard(tmp_path: Path,

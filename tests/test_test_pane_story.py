@@ -12,8 +12,8 @@ from textual.widgets import Static
 from tests.fault_server import FaultServer, ok, rate_limited, server_error
 from tests.keyring_env import CANARY
 from tests.test_wizard_and_test_pane import FAIL, _server_app, drive, status, until
-from tui.test_pane import AttemptHistory, LiveTestPanel
-from tui.widgets import ChoiceScreen
+from tui.ui.check_pane import AttemptHistory, LiveTestPanel
+from tui.ui.widgets import ChoiceScreen
 
 
 def history(app: Any) -> list[tuple[str, str]]:

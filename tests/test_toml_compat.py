@@ -15,8 +15,8 @@ import toml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tui import toml_compat
-from tui.config_file import ConfigError, ConfigFile
+from tui.core import toml_compat
+from tui.core.config_file import ConfigError, ConfigFile
 
 BIN = Path(sys.executable).parent / "llm-settings"
 GROUP = ("llm", "g")

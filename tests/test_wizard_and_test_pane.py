@@ -14,10 +14,10 @@ from textual.widgets import Button, Markdown, OptionList, Static
 
 from tests.fault_server import FaultServer, cut, ok, rate_limited
 from tests.keyring_env import CANARY
-from tui.app import SettingsApp
-from tui.secrets import SecretStore
-from tui.test_pane import LiveTestPanel
-from tui.wizard import SetupWizard
+from tui.core.secrets import SecretStore
+from tui.ui.app import SettingsApp
+from tui.ui.check_pane import LiveTestPanel
+from tui.ui.wizard import SetupWizard
 
 FAIL = "keyring.backends.fail.Keyring"
 
@@ -348,7 +348,7 @@ def test_test_pane_names_a_cut_stream_and_keeps_the_partial_answer(
 def test_f4_lists_what_an_openai_compatible_server_serves(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", FAIL)
-    from tui.widgets import PickerScreen
+    from tui.ui.widgets import PickerScreen
 
     with FaultServer(models=("qwen2.5-coder", "llama3.1")) as srv:
         app = _server_app(tmp_path, srv.url)
@@ -370,7 +370,7 @@ def test_f4_lists_what_an_openai_compatible_server_serves(
 def test_f4_says_when_the_server_cannot_be_reached(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", FAIL)
-    from tui.widgets import PickerScreen
+    from tui.ui.widgets import PickerScreen
 
     with FaultServer() as srv:
         url = srv.url

@@ -11,9 +11,9 @@ from textual.widgets import Button, OptionList, Static
 
 from tests.fault_server import FaultServer
 from tests.test_wizard_and_test_pane import FAIL, drive, pick, status, until
-from tui.app import SettingsApp
-from tui.secrets import SecretStore
-from tui.wizard import SetupWizard
+from tui.core.secrets import SecretStore
+from tui.ui.app import SettingsApp
+from tui.ui.wizard import SetupWizard
 
 
 async def open_wizard(pilot: Any, app: SettingsApp) -> SetupWizard:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tui import fields as F
-from tui import openhands_rules as R
+from tui.core import fields as F
+from tui.core import openhands_rules as R
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "fixtures" / "openhands-config.template.toml"
 

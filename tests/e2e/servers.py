@@ -25,9 +25,10 @@ from typing import Any
 
 import pytest
 
-from tui import live_test as L
-from tui.config_file import ConfigFile
-from tui.settings import load
+from tui.core.config_file import ConfigFile
+from tui.core.settings import load
+from tui.live import check as L
+from tui.live import events as E
 
 # Set by .ci/run: there, a missing package is a failure, not a skip.
 REQUIRE_VARS = ("LLM_SETTINGS_REQUIRE_KEYRING", "LLM_SETTINGS_REQUIRE_E2E")
@@ -180,19 +181,19 @@ def values_from(config: Path, api_key: str) -> dict[str, Any]:
 
 
 def run_engine(loop: Callable[[Coroutine[Any, Any, Any]], Any], values: Mapping[str, Any],
-               secret: str, **kw: Any) -> list[L.Event]:
+               secret: str, **kw: Any) -> list[E.Event]:
     """All events of one live test; checks the event protocol and that ``secret`` never shows."""
 
-    async def go() -> list[L.Event]:
+    async def go() -> list[E.Event]:
         return [e async for e in L.run(values, **kw)]
 
     events = loop(go())
     for e in events:
         assert secret not in e.to_json() and secret not in e.summary()
         json.loads(e.to_json())
-    assert isinstance(events[0], L.Started)
-    assert isinstance(events[-1], L.Done | L.Failed)
-    assert sum(isinstance(e, L.Done | L.Failed) for e in events) == 1
+    assert isinstance(events[0], E.Started)
+    assert isinstance(events[-1], E.Done | E.Failed)
+    assert sum(isinstance(e, E.Done | E.Failed) for e in events) == 1
     return events
 
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from tests.e2e import doctor_corpus, openhands_venv
-from tui import doctor
-from tui import fields as F
-from tui import openhands_rules as R
+from tui.core import doctor
+from tui.core import fields as F
+from tui.core import openhands_rules as R
 
 pytestmark = pytest.mark.timeout(openhands_venv.BUILD_TIMEOUT + 300)
 

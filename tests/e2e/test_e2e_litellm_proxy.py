@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 
 from tests.e2e import servers as S
-from tui import live_test as L
-from tui.catalog import FetchError, apply_preset, fetch_models, preset_for
+from tui.core.presets import apply_preset, preset_for
+from tui.core.servers import FetchError, fetch_models
+from tui.live import events as E
 
 pytestmark = [pytest.mark.timeout(300),
               pytest.mark.filterwarnings("ignore:.*ReadOnly.*:UserWarning")]
@@ -101,8 +102,8 @@ def test_master_key_streams_the_mocked_answer(proxy: S.Server, config: Path,
                                               loop: Any) -> None:
     events = S.run_engine(loop, S.values_from(config, MASTER_KEY), MASTER_KEY)
     done = events[-1]
-    assert isinstance(done, L.Done), done.to_json()
-    tokens = [e.text for e in events if isinstance(e, L.Token)]
+    assert isinstance(done, E.Done), done.to_json()
+    tokens = [e.text for e in events if isinstance(e, E.Token)]
     assert len(tokens) > 1  # streamed in pieces, not one block
     assert "".join(tokens) == done.stats.text == ANSWER
     stats = done.stats
@@ -116,7 +117,7 @@ def test_master_key_streams_the_mocked_answer(proxy: S.Server, config: Path,
 def test_each_model_of_the_proxy_answers(proxy: S.Server, tmp_path: Path, loop: Any) -> None:
     config = S.write_config(tmp_path / "config.toml", guide_settings(proxy, MODELS[1]))
     done = S.run_engine(loop, S.values_from(config, MASTER_KEY), MASTER_KEY)[-1]
-    assert isinstance(done, L.Done), done.to_json()
+    assert isinstance(done, E.Done), done.to_json()
     assert done.stats.text == ANSWER
 
 
@@ -125,16 +126,16 @@ def test_wrong_key_fails_at_once_without_retries(proxy: S.Server, config: Path,
     """A wrong key is not worth retrying: one request, a named failure, the key masked."""
     events = S.run_engine(loop, S.values_from(config, WRONG_KEY), WRONG_KEY)
     failed = events[-1]
-    assert isinstance(failed, L.Failed), failed.to_json()
-    assert [e.n for e in events if isinstance(e, L.Attempt)] == [1]
-    assert not any(isinstance(e, L.Waiting | L.Token) for e in events)
+    assert isinstance(failed, E.Failed), failed.to_json()
+    assert [e.n for e in events if isinstance(e, E.Attempt)] == [1]
+    assert not any(isinstance(e, E.Waiting | E.Token) for e in events)
     assert failed.status in (400, 401)  # 400 from a proxy without a database, else 401
     assert failed.request is not None and failed.request.key == "****" + WRONG_KEY[-4:]
 
 
 def test_wrong_key_reads_as_key_rejected(proxy: S.Server, config: Path, loop: Any) -> None:
     failed = S.run_engine(loop, S.values_from(config, WRONG_KEY), WRONG_KEY)[-1]
-    assert isinstance(failed, L.Failed)
+    assert isinstance(failed, E.Failed)
     assert failed.cause_kind == "auth", failed.to_json()
     assert "key" in failed.message.lower() and "api_key" in failed.advice
 
@@ -142,14 +143,14 @@ def test_wrong_key_reads_as_key_rejected(proxy: S.Server, config: Path, loop: An
 def test_no_key_is_named_before_anything_is_sent(proxy: S.Server, config: Path,
                                                   loop: Any) -> None:
     failed = S.run_engine(loop, S.values_from(config, ""), MASTER_KEY)[-1]
-    assert isinstance(failed, L.Failed) and failed.cause_kind == "missing_key"
+    assert isinstance(failed, E.Failed) and failed.cause_kind == "missing_key"
 
 
 def test_unknown_model_name_suggests_the_proxy_models(proxy: S.Server, tmp_path: Path,
                                                       loop: Any) -> None:
     config = S.write_config(tmp_path / "config.toml", guide_settings(proxy, "mock-gtp"))
     failed = S.run_engine(loop, S.values_from(config, MASTER_KEY), MASTER_KEY)[-1]
-    assert isinstance(failed, L.Failed)
+    assert isinstance(failed, E.Failed)
     assert failed.cause_kind == "model_not_found", failed.to_json()
     assert "litellm_proxy/mock-gpt" in failed.advice
 

@@ -21,8 +21,9 @@ from typing import Any
 import pytest
 
 from tests.e2e import servers as S
-from tui import live_test as L
-from tui.catalog import FetchError, apply_preset, fetch_models, preset_for
+from tui.core.presets import apply_preset, preset_for
+from tui.core.servers import FetchError, fetch_models
+from tui.live import events as E
 
 pytestmark = [pytest.mark.timeout(300),
               pytest.mark.filterwarnings("ignore:.*ReadOnly.*:UserWarning")]
@@ -111,8 +112,8 @@ def test_engine_streams_a_real_completion(llama: S.Server, config: Path, loop: A
     assert (values["model"], values["base_url"]) == (f"openai/{ALIAS}", base_url(llama))
     events = S.run_engine(loop, values, KEY)
     done = events[-1]
-    assert isinstance(done, L.Done), done.to_json()
-    tokens = [e.text for e in events if isinstance(e, L.Token) and not e.reasoning]
+    assert isinstance(done, E.Done), done.to_json()
+    tokens = [e.text for e in events if isinstance(e, E.Token) and not e.reasoning]
     assert len(tokens) >= 3, tokens  # streamed token by token
     stats = done.stats
     assert "".join(tokens) == stats.text and stats.text.strip()
@@ -130,17 +131,17 @@ def test_wrong_key_is_rejected_without_retries(llama: S.Server, config: Path,
                                                loop: Any) -> None:
     events = S.run_engine(loop, S.values_from(config, WRONG_KEY), WRONG_KEY)
     failed = events[-1]
-    assert isinstance(failed, L.Failed), failed.to_json()
+    assert isinstance(failed, E.Failed), failed.to_json()
     assert (failed.cause_kind, failed.status) == ("auth", 401)
     assert "API key was rejected" in failed.message
-    assert [e.n for e in events if isinstance(e, L.Attempt)] == [1]  # never retried
-    assert not any(isinstance(e, L.Waiting | L.Token) for e in events)
+    assert [e.n for e in events if isinstance(e, E.Attempt)] == [1]  # never retried
+    assert not any(isinstance(e, E.Waiting | E.Token) for e in events)
 
 
 def test_wrong_key_message_quotes_the_server(llama: S.Server, config: Path,
                                              loop: Any) -> None:
     failed = S.run_engine(loop, S.values_from(config, WRONG_KEY), WRONG_KEY)[-1]
-    assert isinstance(failed, L.Failed)
+    assert isinstance(failed, E.Failed)
     assert "Invalid API key" in failed.message, failed.message
 
 
@@ -151,7 +152,7 @@ def test_guide_default_key_is_rejected_by_a_server_with_a_key(llama: S.Server, t
     assert default
     config = S.write_config(tmp_path / "config.toml", {**guide_settings(llama), **SHORT})
     failed = S.run_engine(loop, S.values_from(config, default), KEY)[-1]
-    assert isinstance(failed, L.Failed) and failed.cause_kind == "auth"
+    assert isinstance(failed, E.Failed) and failed.cause_kind == "auth"
 
 
 # -- the CLI, as a user runs it ----------------------------------------------------------

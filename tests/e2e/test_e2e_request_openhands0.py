@@ -2,7 +2,7 @@
 
 For every config.toml of :mod:`tests.e2e.request_corpus`, OpenHands' own
 ``openhands.llm.llm.LLM(config, service_id).completion(...)`` (openhands-ai 0.62.0 in a Python
-3.12 venv) and the live test (``tui.live_test.run``) each send one request to the same logging
+3.12 venv) and the live test (``tui.live.check.run``) each send one request to the same logging
 server (:mod:`tests.e2e.request_log`), under their own case prefix. The two requests must have
 the same method, path and query, the same auth header and the same JSON body, apart from what is
 deliberately different: the live test streams (``stream``, ``stream_options``, Gemini's
@@ -23,11 +23,11 @@ import pytest
 from tests.e2e import openhands_venv, request_log
 from tests.e2e.request_corpus import CASES, Case
 from tests.e2e.servers import server_env
-from tui import live_test as L
-from tui.catalog import catalog_path
-from tui.config_file import ConfigFile
-from tui.live_request import proxy_model_info
-from tui.settings import load, mask
+from tui.core.catalog import catalog_path
+from tui.core.config_file import ConfigFile
+from tui.core.settings import load, mask
+from tui.live import check as L
+from tui.live.request import proxy_model_info
 
 pytestmark = pytest.mark.timeout(openhands_venv.BUILD_TIMEOUT + 600)
 
@@ -140,7 +140,7 @@ def test_arguments_equal_openhands(case: Case, requests: dict[str, Sent]) -> Non
 @pytest.mark.parametrize("case", SENT, ids=[c.name for c in SENT])
 def test_live_test_request_equals_openhands(case: Case, requests: dict[str, Sent]) -> None:
     """The request the live test itself makes (the pinned litellm, streamed, with
-    :mod:`tui.live_wire0`'s rules) is OpenHands 0.62's own, on the wire."""
+    :mod:`tui.live.wire0`'s rules) is OpenHands 0.62's own, on the wire."""
     sent = requests[case.name]
     assert sent.openhands, f"OpenHands sent nothing ({sent.openhands_error})"
     assert sent.live_test, f"the live test sent nothing ({sent.live_test_outcome})"

@@ -36,11 +36,12 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from tests.e2e import openhands_venv
-from tui import live_sdk as SDK
-from tui import live_test as L
-from tui.catalog import catalog_path
-from tui.config_file import ConfigFile
-from tui.settings import load
+from tui.core.catalog import catalog_path
+from tui.core.config_file import ConfigFile
+from tui.core.settings import load
+from tui.live import check as L
+from tui.live import events as E
+from tui.live import sdk as SDK
 
 pytestmark = [pytest.mark.timeout(openhands_venv.BUILD_TIMEOUT + 900),
               pytest.mark.filterwarnings("ignore:.*ReadOnly.*:UserWarning")]
@@ -312,13 +313,13 @@ def _each(server: LoggingServer, tmp_path: Path, sdk_version: str, runner: async
             events = runner.run(_engine(values))
             for e in events:
                 assert _canary(i) not in e.to_json() and _canary(i) not in e.summary()
-            ends.append(events[-1].cause_kind if isinstance(events[-1], L.Failed) else "done")
+            ends.append(events[-1].cause_kind if isinstance(events[-1], E.Failed) else "done")
         else:
             ends.append(runner.run(_direct(values, sdk_version)))
     return ends
 
 
-async def _engine(values: dict[str, Any]) -> list[L.Event]:
+async def _engine(values: dict[str, Any]) -> list[E.Event]:
     return [e async for e in L.run(values, PROMPT, as_="1.x")]
 
 
@@ -422,7 +423,7 @@ def test_live_test_as_1x_retries_what_the_sdk_retries(server: LoggingServer, tmp
             urllib.request.urlopen(f"{server.url}/__mark/{i}").read()
             events = runner.run(_engine(cfg))
             assert _canary(i) not in "".join(e.to_json() for e in events)
-            assert sum(isinstance(e, L.Attempt) for e in events) == \
+            assert sum(isinstance(e, E.Attempt) for e in events) == \
                 len(server.by_config()[i])  # every attempt is one request
     ours = {i: len(r) for i, r in server.by_config().items()}
     named = {s: (theirs[i], ours[i]) for i, s in enumerate(RETRY_STATUSES)}
