@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.fault_server import FaultServer, ok  # noqa: E402
 from tui.core.secrets import SecretStore  # noqa: E402
+from tui.live.limits import Limits  # noqa: E402
 from tui.ui.app import SettingsApp  # noqa: E402
 from tui.ui.check_pane import LiveTestPanel  # noqa: E402
 
@@ -84,6 +85,8 @@ def main() -> int:
     args = parser.parse_args()
     os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
     tokens = [f"w{i} " if i % 50 else f"w{i}\n\n" for i in range(args.tokens)]
+    # The live test cuts an answer at 2,000 tokens (it has answered): raised for this stream.
+    LiveTestPanel.limits = Limits(max_tokens=args.tokens + 1)
     results = []
     # The server runs in its own process, as a real one would: in a thread of this process it
     # would hold the GIL in bursts and the stalls measured would be its own.
