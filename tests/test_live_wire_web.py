@@ -3,15 +3,18 @@ its own LiteLLM, 1.84.1: tui.live.wire_web), not the one SDK 1.34 sends on the p
 (tested as 1.x). Each rule is proven by tests/e2e/test_e2e_request_sdk.py against the web app's
 own SDK and LiteLLM; here each shows as the difference a server sees."""
 
+# ruff: noqa: F811  (the shared fixture is an argument of a test)
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests import fault_server as fs
+from tests.test_live_test import cli, cli_env  # noqa: F401  (a fixture)
 from tui.core.config_file import ConfigFile
 from tui.core.settings import load
 from tui.live import check as L
@@ -143,3 +146,17 @@ def test_the_note_says_what_the_web_app_does_otherwise(tmp_path: Path) -> None:
     assert started.note == ("OpenHands 1.x does not read custom_llm_provider; "
                             "prompt_cache_retention left out: the web app's LiteLLM (1.84.1) "
                             "loses it")
+
+
+def test_cli_test_as_web(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    """``llm-settings test --as web``: the web app's request (a local model: no
+    reasoning_effort, which --as 1.x sends), and the events say which OpenHands it is."""
+    with fs.FaultServer() as srv:
+        path = tmp_path / "config.toml"
+        path.write_text(f'[llm]\nmodel = "openai/test-model"\nbase_url = "{srv.url}"\n'
+                        "num_retries = 1\n")
+        for as_ in ("web", "1.x"):
+            p = cli(["--config", str(path), "test", "--as", as_, "--json"], cli_env, tmp_path)
+            assert p.returncode == 0, p.stderr
+            assert json.loads(p.stdout.splitlines()[0])["openhands"] == as_
+        assert ["reasoning_effort" in r.body for r in srv.chat] == [False, True]
