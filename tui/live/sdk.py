@@ -23,7 +23,8 @@ from tui.core import fields as F
 from tui.live.request import DEFAULT_PROMPT, _get
 
 SDK_VERSION = "1.34.0"
-LABELS = {"0.x": "as OpenHands 0.x (config.toml)", "1.x": "as OpenHands 1.x (SDK)",
+# Short: the Test pane shows the three side by side in 80 columns.
+LABELS = {"0.x": "as OpenHands 0.x", "1.x": "as OpenHands 1.x (SDK)",
           "web": "as the 1.x web app"}  # the web app: SDK 1.34 on LiteLLM 1.84.1 (wire_web)
 
 # The SDK LLM's defaults (openhands/sdk/llm/llm.py) for the fields config.toml shares with it.
