@@ -64,6 +64,15 @@ def test_a_local_openai_model_gets_no_reasoning_effort_and_keeps_its_samplers(
     assert (got["web"]["temperature"], got["web"]["top_p"]) == (0.2, 0.9)
 
 
+def test_an_openrouter_model_not_known_to_reason_gets_no_reasoning_effort(tmp_path: Path
+                                                                          ) -> None:
+    """R1: the pinned LiteLLM gives every OpenRouter model reasoning_effort; the web app's
+    only those the catalog says reason (it has no openrouter/anthropic/claude-3.5-sonnet)."""
+    got = bodies(tmp_path, '[llm]\nmodel = "openrouter/anthropic/claude-3.5-sonnet"\n'
+                 'base_url = "{url}/v1"\n')
+    assert got["1.x"]["reasoning_effort"] == "high" and "reasoning_effort" not in got["web"]
+
+
 def test_gpt_4_1_gets_no_prompt_cache_retention(tmp_path: Path) -> None:
     """R3: the web app's LiteLLM loses prompt_cache_retention on the way."""
     got = bodies(tmp_path, '[llm]\nmodel = "openai/gpt-4.1"\nbase_url = "{url}/v1"\n')
