@@ -17,8 +17,13 @@ from tui.core.draft import Draft
 from tui.live.sdk import LABELS
 
 
+@pytest.mark.parametrize(("as_", "ident", "moves"), [("1.x", "#as-1x", 1),
+                                                    ("web", "#as-web", 2)])
 def test_test_pane_runs_as_1x_chosen_with_the_keyboard(tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       as_: str, ident: str, moves: int) -> None:
+    """As OpenHands 1.x (the SDK) or its web app; a local model gets reasoning_effort from
+    the SDK on the pinned LiteLLM, none from the web app's."""
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", FAIL)
     with FaultServer() as srv:
         app = _server_app(tmp_path, srv.url)
@@ -28,25 +33,27 @@ def test_test_pane_runs_as_1x_chosen_with_the_keyboard(tmp_path: Path,
             panel = await app.test_panel()
             await until(pilot, lambda: panel.query("#test-as"))
             await pilot.pause()
-            for ident, label in (("#as-0x", LABELS["0.x"]), ("#as-1x", LABELS["1.x"])):
-                region = panel.query_one(ident).region  # both on screen, whole, in 80 columns
+            for button, label in (("#as-0x", LABELS["0.x"]), ("#as-1x", LABELS["1.x"]),
+                                  ("#as-web", LABELS["web"])):
+                region = panel.query_one(button).region  # all on screen, whole, in 80 columns
                 assert region.width > len(label) and region.right <= 80
                 assert region.height == 1 and 0 < region.y < 24
             app.save_screenshot("test-pane-as.svg", str(tmp_path))
             assert panel.as_ == "0.x"  # today's test by default
             panel.query_one("#test-as").focus()
-            await pilot.press("right", "enter")
-            await until(pilot, lambda: panel.query_one("#as-1x", RadioButton).value)
-            assert panel.as_ == "1.x"
+            await pilot.press(*["right"] * moves, "enter")
+            await until(pilot, lambda: panel.query_one(ident, RadioButton).value)
+            assert panel.as_ == as_
             await pilot.press("f6")
             await until(pilot, lambda: "OK in" in status(app))
             shown = str(panel.query_one("#test-request", Static).render())
-            assert shown.startswith(f"Request {LABELS['1.x']}: openai/test-model")
+            assert shown.startswith(f"Request {LABELS[as_]}: openai/test-model")
             assert "timeout 300" in shown and CANARY not in app.export_screenshot()
 
         drive(app, steps)
         assert srv.count == 1 and srv.chat[0].key == CANARY
         assert "temperature" not in srv.chat[0].body  # the SDK's default, not config.toml's 0.0
+        assert ("reasoning_effort" in srv.chat[0].body) == (as_ == "1.x")
 
 
 def test_draft_unset_lists_what_neither_the_file_nor_the_environment_sets(

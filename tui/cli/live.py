@@ -19,7 +19,8 @@ from tui.live.sdk import set_values
 
 def stream(s: S.Settings, prompt: str | None, as_json: bool, as_: str = "0.x") -> int:
     """Run the live test with ``s`` and print it; the exit code (0 answered, 1 not, 130 Ctrl-C).
-    ``as_``: "0.x" or "1.x" (then the fields ``s`` does not set take the SDK's defaults)."""
+    ``as_``: "0.x", "1.x" or "web" (then the fields ``s`` does not set take the SDK's
+    defaults)."""
     values = set_values(s)  # the rest: the defaults of the OpenHands tested
     unread = s.unread_needed()
     err = sys.stderr

@@ -378,9 +378,10 @@ def doctor(obj: Ctx) -> None:
 @cli.command(name="test")
 @click.option("--prompt", metavar="TEXT", help="What to ask (default: a one-line question).")
 @click.option("--json", "as_json", is_flag=True, help="Print the events as JSON lines.")
-@click.option("--as", "as_", type=click.Choice(["0.x", "1.x"]), default="0.x", show_default=True,
-              help="Test as OpenHands 0.x (config.toml) or 1.x (the SDK's request, defaults "
-                   "and retries).")
+@click.option("--as", "as_", type=click.Choice(["0.x", "1.x", "web"]), default="0.x",
+              show_default=True,
+              help="Test as OpenHands 0.x (config.toml), 1.x (the SDK's request, defaults "
+                   "and retries) or web (1.x as the web app sends it, on its own LiteLLM).")
 @click.pass_obj
 def test_(obj: Ctx, prompt: str | None, as_json: bool, as_: str) -> None:
     """Stream a real completion with these settings: will OpenHands work with them?

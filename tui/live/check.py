@@ -40,6 +40,7 @@ from tui.core import fields as F
 from tui.live import limits as LIM
 from tui.live import sdk as SDK
 from tui.live import wire0 as W0
+from tui.live import wire_web as WW
 from tui.live.classify import _Cause, _classify, _Context, _server_models
 from tui.live.events import (
     Attempt,
@@ -250,12 +251,13 @@ async def run(settings_values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT, 
     ``settings_values``: field name -> effective value (:func:`values_of`). ``unsaved``: names
     of fields holding unsaved edits (shown in the request). ``retry_now``: set it during a
     countdown to retry at once. ``limits``: the test's own (:mod:`tui.live.limits`). ``as_``:
-    "0.x" (config.toml's OpenHands) or "1.x" (the SDK's request and retries, :mod:`tui.live.sdk`;
-    then a field missing from ``settings_values`` takes the SDK's default). Ends with exactly
-    one :class:`Done` or :class:`Failed`.
+    "0.x" (config.toml's OpenHands), "1.x" (the SDK's request and retries, :mod:`tui.live.sdk`;
+    then a field missing from ``settings_values`` takes the SDK's default) or "web" (as 1.x, on
+    the web app's LiteLLM: :mod:`tui.live.wire_web`). Ends with exactly one :class:`Done` or
+    :class:`Failed`.
     """
     clock = clock or RealClock()
-    sdk = as_ == "1.x"
+    sdk, web = as_ in ("1.x", "web"), as_ == "web"
     values = SDK.effective(settings_values) if sdk else dict(settings_values)
     kwargs = completion_kwargs(values, prompt,
                                None if sdk else await proxy_model_info(values))
@@ -264,15 +266,19 @@ async def run(settings_values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT, 
         with contextlib.suppress(Exception):  # a broken install is named below
             litellm = await _litellm_module()
         if litellm is not None:
-            kwargs, refused = await _sdk_request(values, prompt, litellm)
+            kwargs, refused = await _sdk_request(values, prompt,
+                                                 WW.Answers(litellm) if web else litellm)
     info = describe_request({k: v for k, v in kwargs.items() if k != "stream_options"},
                             unsaved)  # streaming, like stream, is the test's own
     secrets = _secrets(values, kwargs)
     ctx = _Context(values, kwargs, secrets)
     lim = LIM.effective(limits or LIM.Limits(), _get(values, "timeout"))
     wire = W0.arguments(kwargs) if not sdk else W0.Call(dict(kwargs))
-    note = f"OpenHands 1.x does not read {', '.join(SDK.ignored(values))}" \
-        if sdk and SDK.ignored(values) else "; ".join(wire.changes)
+    if web and litellm is not None:
+        wire = WW.arguments(kwargs, WW.Answers(litellm))
+    ignored = SDK.ignored(values) if sdk else []
+    notes = [f"OpenHands 1.x does not read {', '.join(ignored)}"] if ignored else []
+    note = "; ".join([*notes, *wire.changes])
     yield Started(info, lim.describe(), as_, note)
     if not kwargs["model"]:
         yield Failed("no_model", "no model is set",
@@ -295,11 +301,11 @@ async def run(settings_values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT, 
                              _get(values, "retry_multiplier") or 1)
     if wire.refused:
         yield Failed("unsupported_param", wire.refused, "Set drop_params = true (OpenHands' "
-                     "default) or leave out reasoning_effort.", request=info)
+                     f"default) or leave out {wire.param}.", request=info)
         return
     call = wire.kwargs
-    if not sdk:
-        call["client"] = W0.client(call)  # closed after each attempt, reopened by the next
+    if not sdk or web:  # closed after each attempt, reopened by the next
+        call["client"] = WW.client(call) if web else W0.client(call)
     plans = SDK.plans(settings_values)  # when both retry: each generation's attempts
     for n in range(1, total + 1):
         yield Attempt(n, total)
@@ -428,7 +434,8 @@ def _as_generation(cause: _Cause, exc: BaseException, sdk: bool, plans: str
 
 async def _sdk_request(values: Mapping[str, Any], prompt: str, litellm: Any
                        ) -> tuple[dict[str, Any], str | None]:
-    """OpenHands 1.x's request (:mod:`tui.live.sdk`), and why it would refuse the model."""
+    """OpenHands 1.x's request (:mod:`tui.live.sdk`), and why it would refuse the model.
+    ``litellm``: the module, or the web app's answers (:class:`tui.live.wire_web.Answers`)."""
     model = str(_get(values, "model") or "").strip()
     info = await asyncio.to_thread(SDK.model_info, model, _get(values, "base_url") or None,
                                    _get(values, "api_key") or None, litellm)

@@ -8,6 +8,9 @@ failures the SDK retries. Modelled on openhands-sdk 1.34.0 (:data:`SDK_VERSION`)
 differs, ``version="1.21"`` gives its behaviour.
 
 UI-free; litellm is passed in by the caller (the live test has it loaded), never imported here.
+Where the SDK asks LiteLLM (``get_supported_openai_params``, ``get_model_info``,
+``supports_vision``), ``litellm`` may also be an object answering those as another LiteLLM
+version would: :class:`tui.live.wire_web.Answers`, the web app's.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from tui.core import fields as F
 from tui.live.request import DEFAULT_PROMPT, _get
 
 SDK_VERSION = "1.34.0"
-LABELS = {"0.x": "as OpenHands 0.x (config.toml)", "1.x": "as OpenHands 1.x (SDK)"}
+# Short: the Test pane shows the three side by side in 80 columns.
+LABELS = {"0.x": "as OpenHands 0.x", "1.x": "as OpenHands 1.x (SDK)",
+          "web": "as the 1.x web app"}  # the web app: SDK 1.34 on LiteLLM 1.84.1 (wire_web)
 
 # The SDK LLM's defaults (openhands/sdk/llm/llm.py) for the fields config.toml shares with it.
 SDK_DEFAULTS: dict[str, Any] = {

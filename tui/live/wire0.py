@@ -30,11 +30,13 @@ NO_EFFORT = ("deepseek", "openrouter")
 @dataclass(frozen=True)
 class Call:
     """What the pinned LiteLLM is asked (``kwargs``), or why OpenHands 0.x makes no request
-    (``refused``); ``changes``: what differs from the arguments, for a reader."""
+    (``refused``, because of ``param``); ``changes``: what differs from the arguments, for a
+    reader."""
 
     kwargs: dict[str, Any]
     refused: str = ""
     changes: tuple[str, ...] = ()
+    param: str = "reasoning_effort"
 
 
 def _provider(kwargs: Mapping[str, Any]) -> str:

@@ -124,8 +124,11 @@ class LiveTestPanel(Vertical, can_focus=True):
 
     @property
     def as_(self) -> str:
-        """The OpenHands generation tested: "0.x" (config.toml) or "1.x" (the SDK)."""
-        return "1.x" if self.query_one("#as-1x", RadioButton).value else "0.x"
+        """The OpenHands tested: "0.x" (config.toml), "1.x" (the SDK) or "web" (its web app)."""
+        for as_, ident in (("1.x", "#as-1x"), ("web", "#as-web")):
+            if self.query_one(ident, RadioButton).value:
+                return as_
+        return "0.x"
 
     class Finished(Message):
         """The test ended: ``ok`` True when the model answered."""
@@ -153,6 +156,7 @@ class LiveTestPanel(Vertical, can_focus=True):
         with RadioSet(id="test-as", compact=True):
             yield RadioButton(LABELS["0.x"], value=True, id="as-0x")
             yield RadioButton(LABELS["1.x"], id="as-1x")
+            yield RadioButton(LABELS["web"], id="as-web")
         yield Static("Streams a short completion with these settings, unsaved edits included.",
                      id="test-status", markup=False)
         yield ProgressBar(total=1, show_eta=False, id="test-wait", classes="hidden")
