@@ -93,11 +93,15 @@ def _gemini_key_as_bearer(request: Any) -> None:
 def _without_usage(request: Any) -> None:
     """The pinned LiteLLM adds ``usage: {include: true}`` to every OpenRouter body;
     OpenHands 0.x's does not."""
+    body = json.loads(request.read() or b"{}")
+    if body.pop("usage", None) is not None:
+        replace_body(request, body)
+
+
+def replace_body(request: Any, body: Mapping[str, Any]) -> None:
+    """Give an ``httpx.Request`` (in an event hook) a new JSON body, and its length."""
     import httpx
 
-    body = json.loads(request.read() or b"{}")
-    if body.pop("usage", None) is None:
-        return
     content = json.dumps(body).encode()
     request.stream = httpx.ByteStream(content)
     request._content = content  # no public setter: LiteLLM's transport sends .content

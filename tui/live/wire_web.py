@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tui.core import catalog
-from tui.live.wire0 import Call
+from tui.live.wire0 import Call, replace_body
 
 LITELLM_WEB = "1.84.1"  # what openhands-ai 1.11.0 pins
 WHO = f"the web app's LiteLLM ({LITELLM_WEB})"
@@ -164,8 +164,6 @@ def _budget_thinking(kwargs: Mapping[str, Any], provider: str) -> bool:
 def _to_budget(effort: str) -> Any:
     """The wire rule of R7: adaptive thinking in the body becomes budget thinking."""
     def rewrite(request: Any) -> None:
-        import httpx
-
         body = json.loads(request.read() or b"{}")
         if (body.get("thinking") or {}).get("type") != "adaptive":
             return
@@ -174,10 +172,7 @@ def _to_budget(effort: str) -> Any:
         if isinstance(config, dict) and (rest := {k: v for k, v in config.items()
                                                   if k != "effort"}):
             body["output_config"] = rest
-        content = json.dumps(body).encode()
-        request.stream = httpx.ByteStream(content)
-        request._content = content  # no public setter: LiteLLM's transport sends .content
-        request.headers["Content-Length"] = str(len(content))
+        replace_body(request, body)
     return rewrite
 
 
