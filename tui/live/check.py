@@ -261,21 +261,22 @@ async def run(settings_values: Mapping[str, Any], prompt: str = DEFAULT_PROMPT, 
     values = SDK.effective(settings_values) if sdk else dict(settings_values)
     kwargs = completion_kwargs(values, prompt,
                                None if sdk else await proxy_model_info(values))
-    litellm, refused = None, None
+    litellm, refused, answers = None, None, None
     if sdk and kwargs["model"]:
         with contextlib.suppress(Exception):  # a broken install is named below
             litellm = await _litellm_module()
         if litellm is not None:
-            kwargs, refused = await _sdk_request(values, prompt,
-                                                 WW.Answers(litellm) if web else litellm)
+            answers = WW.Answers(litellm) if web else None  # the web app's LiteLLM's
+            kwargs, refused = await _sdk_request(values, prompt, answers or litellm)
     info = describe_request({k: v for k, v in kwargs.items() if k != "stream_options"},
                             unsaved)  # streaming, like stream, is the test's own
     secrets = _secrets(values, kwargs)
     ctx = _Context(values, kwargs, secrets)
     lim = LIM.effective(limits or LIM.Limits(), _get(values, "timeout"))
-    wire = W0.arguments(kwargs) if not sdk else W0.Call(dict(kwargs))
-    if web and litellm is not None:
-        wire = WW.arguments(kwargs, WW.Answers(litellm))
+    if not sdk:
+        wire = W0.arguments(kwargs)
+    else:
+        wire = WW.arguments(kwargs, answers) if answers else W0.Call(dict(kwargs))
     ignored = SDK.ignored(values) if sdk else []
     notes = [f"OpenHands 1.x does not read {', '.join(ignored)}"] if ignored else []
     note = "; ".join([*notes, *wire.changes])
