@@ -5,7 +5,10 @@ lives in one temporary directory (mode 0700): HOME, XDG_RUNTIME_DIR, XDG_DATA_HO
 keyring files), XDG_CONFIG_HOME and the bus socket. The user's own keyring is never touched.
 
 Both daemons run in the foreground as our child processes (`dbus-daemon --nofork`,
-`gnome-keyring-daemon --foreground`), so stop() can end exactly them by pid.
+`gnome-keyring-daemon --foreground`), so stop() can end exactly them by pid. The bus has no
+service directories: a call that reached org.freedesktop.secrets before our daemon owned it
+would otherwise start a second, passwordless gnome-keyring (its collection missing or locked,
+ours refused with "another secret service is running").
 """
 
 from __future__ import annotations
@@ -95,11 +98,10 @@ WAIT = 60.0
 
 
 def start_keyring_session(password: str = PASSWORD, timeout: float = 30.0,
-                          attempts: int = 3) -> KeyringSession:
+                          attempts: int = 2) -> KeyringSession:
     """Start dbus-daemon and an unlocked gnome-keyring-daemon; wait until they answer.
 
-    Under load gnome-keyring now and then never creates its default collection: that start is
-    thrown away and the session started afresh, up to ``attempts`` times.
+    A start that fails anyway is thrown away and made afresh, up to ``attempts`` times.
     """
     for attempt in range(1, attempts + 1):
         try:
@@ -128,9 +130,10 @@ def _start_keyring_session(password: str, timeout: float) -> KeyringSession:
     env.pop("DBUS_SESSION_BUS_ADDRESS", None)
     session = KeyringSession(env=env, root=root)
     try:
+        config = root / "bus.conf"
+        config.write_text(_BUS_CONFIG.format(socket=dirs["XDG_RUNTIME_DIR"] / "bus"))
         dbus = subprocess.Popen(
-            ["dbus-daemon", "--session", "--nofork", "--print-address=1",
-             f"--address=unix:path={dirs['XDG_RUNTIME_DIR'] / 'bus'}"],
+            ["dbus-daemon", f"--config-file={config}", "--nofork", "--print-address=1"],
             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL)
         session.procs.append(dbus)
@@ -156,6 +159,21 @@ def _start_keyring_session(password: str, timeout: float) -> KeyringSession:
 
 
 # ---------------------------------------------------------------------------- D-Bus bits
+
+# A session bus that starts nothing on demand (no <servicedir>, no standard_session_servicedirs).
+_BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path={socket}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
 
 
 @contextlib.contextmanager

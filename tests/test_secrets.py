@@ -22,6 +22,8 @@ from secretstorage.exceptions import LockedException
 from tests.keyring_env import (
     CANARY,
     SESSION_VARS,
+    _call,
+    _connect,
     lock_default_collection,
     start_keyring_session,
 )
@@ -38,7 +40,7 @@ from tui.core.secrets import (
     needs_write,
 )
 
-# Starting a private keyring may take a few tries on a busy machine (tests.keyring_env).
+# Starting a private keyring may wait long on a busy machine (tests.keyring_env).
 pytestmark = pytest.mark.timeout(300)
 
 FAIL = "keyring.backends.fail.Keyring"
@@ -261,6 +263,19 @@ def test_locked_collection(keyring_session: dict[str, str],
         assert "locked" in str(err)
         assert_clean(err)
         assert not early.health().usable  # the store remembers what it found
+
+
+def test_the_test_bus_starts_no_second_keyring(keyring_session: dict[str, str]) -> None:
+    """Nothing on the private bus starts on demand.
+
+    Otherwise a call that reached org.freedesktop.secrets before our daemon owned the name
+    started a second, passwordless gnome-keyring: its collection missing or locked, ours
+    refused ("another secret service is running"), and the daemon left running after the test.
+    """
+    with _connect(keyring_session["DBUS_SESSION_BUS_ADDRESS"]) as conn:
+        (names,) = _call(conn, "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                         "ListActivatableNames", bus_name="org.freedesktop.DBus")
+    assert "org.freedesktop.secrets" not in names
 
 
 # ---------------------------------------------------------------------------- no keyring
