@@ -47,7 +47,8 @@ class FieldRow(Vertical):
 
     def __init__(self, field: F.Field, text: str, placeholder: str, label: str | None = None,
                  compact: bool = True, id_prefix: str = "f", show_name: bool = False) -> None:
-        super().__init__(classes="field-row", id=f"{id_prefix}-{field.name}")
+        super().__init__(classes="field-row -named" if show_name else "field-row",
+                         id=f"{id_prefix}-{field.name}")
         self.show_name = show_name  # the registry name under the label (num_retries)
         self.field = field
         self._text = text
@@ -58,22 +59,26 @@ class FieldRow(Vertical):
 
     def compose(self) -> ComposeResult:
         f = self.field
-        with FieldLine():
-            yield Label(self._label, classes="field-label", markup=False)
-            if f.type is bool or f.choices:
-                options = ([("true", "true"), ("false", "false")] if f.type is bool
-                           else [(c, c) for c in f.choices])
-                yield Select(options, prompt=self._placeholder or "not set", allow_blank=True,
-                             value=self._text if self._text else Select.NULL,
-                             compact=self._compact, id="input", tooltip=f.help)
-            else:
-                yield Input(self._text, placeholder=self._placeholder, compact=self._compact,
-                            id="input", tooltip=f.help, password=f.secret,
-                            select_on_focus=False)
-        with Horizontal(classes="field-foot -named" if self.show_name else "field-foot"):
-            if self.show_name:
-                yield Static(f.name, classes="field-name", markup=False)
-            yield Static(f.help, classes="field-note", markup=False)
+        yield Label(self._label, classes="field-label", markup=False)
+        if f.type is bool or f.choices:
+            options = ([("true", "true"), ("false", "false")] if f.type is bool
+                       else [(c, c) for c in f.choices])
+            yield Select(options, prompt=self._placeholder or "not set", allow_blank=True,
+                         value=self._text if self._text else Select.NULL,
+                         compact=self._compact, id="input", tooltip=f.help)
+        else:
+            yield Input(self._text, placeholder=self._placeholder, compact=self._compact,
+                        id="input", tooltip=f.help, password=f.secret,
+                        select_on_focus=False)
+        if self.show_name:
+            yield Static(f.name, classes="field-name", markup=False)
+        yield Static(f.help, classes="field-note", markup=False)
+
+    def on_descendant_focus(self) -> None:
+        self.add_class("-focused")
+
+    def on_descendant_blur(self) -> None:
+        self.remove_class("-focused")
 
     @property
     def text(self) -> str:
