@@ -21,23 +21,28 @@ from tui.core import fields as F
 NOT_SET = "__unset__"
 
 
-class FieldLine(Horizontal):
-    """A label and its input on one line. While the line holds the focus it has the class
-    ``-focused``: its label is then shown in reverse video, which reads without colour."""
+class FocusMark:
+    """While a widget inside holds the focus, the class ``-focused``: the label is then shown
+    in reverse video, which reads without colour."""
+
+    def on_descendant_focus(self: Any) -> None:
+        self.add_class("-focused")
+
+    def on_descendant_blur(self: Any) -> None:
+        self.remove_class("-focused")
+
+
+class FieldLine(FocusMark, Horizontal):
+    """A label and its input on one line (marked while focused)."""
 
     def __init__(self, *children: Any, **kwargs: Any) -> None:
         super().__init__(*children, **kwargs)
         self.add_class("field-line")
 
-    def on_descendant_focus(self) -> None:
-        self.add_class("-focused")
 
-    def on_descendant_blur(self) -> None:
-        self.remove_class("-focused")
-
-
-class FieldRow(Vertical):
-    """Label, input and a note line (help, source, or the error) for one registry field."""
+class FieldRow(FocusMark, Vertical):
+    """Label, input and a note line (help, source, or the error) for one registry field, on
+    one grid (app.tcss), marked while focused."""
 
     class Edited(Message):
         def __init__(self, row: FieldRow, text: str) -> None:
@@ -73,12 +78,6 @@ class FieldRow(Vertical):
         if self.show_name:
             yield Static(f.name, classes="field-name", markup=False)
         yield Static(f.help, classes="field-note", markup=False)
-
-    def on_descendant_focus(self) -> None:
-        self.add_class("-focused")
-
-    def on_descendant_blur(self) -> None:
-        self.remove_class("-focused")
 
     @property
     def text(self) -> str:
